@@ -1,0 +1,57 @@
+# vibook: the two commands are `make book` and `make test` (see README.md).
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+BOOK := _build/html/index.html
+CHAPTERS := $(sort $(wildcard chapters/*.ipynb))
+# Chromium for the browser tests: Debian's, unless CHROMIUM says otherwise.
+export CHROMIUM ?= /usr/bin/chromium
+export JAX_PLATFORMS ?= cpu
+export PYTHONHASHSEED := 0
+
+.PHONY: book test unit nbval site browser execute bench clean help
+
+help:
+	@echo "make book     build the website into _build/html (sets up .venv first)"
+	@echo "make test     unit tests, nbval on every chapter, strict site build, browser tests"
+	@echo "make execute  re-run every chapter in place, refreshing its stored outputs"
+	@echo "make bench    run the benchmarks (installs NumPyro and PyTorch)"
+
+$(BIN)/.installed: requirements.txt requirements-test.txt pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -r requirements.txt -r requirements-test.txt
+	touch $@
+
+book: $(BIN)/.installed
+	$(BIN)/jupyter-book build . --builder html
+	@echo "The book is at file://$(CURDIR)/$(BOOK)"
+
+test: unit nbval site browser
+
+unit: $(BIN)/.installed
+	$(BIN)/python -m pytest tests --ignore=tests/site
+
+nbval: $(BIN)/.installed
+	$(BIN)/python -m pytest --nbval $(CHAPTERS) --nbval-sanitize-with tests/nbval_sanitize.cfg \
+		--nbval-cell-timeout 300 -p no:cacheprovider --durations=0
+
+site: $(BIN)/.installed
+	rm -rf _build
+	$(BIN)/jupyter-book build . --builder html --warningiserror --nitpick --keep-going
+	$(BIN)/python -m pytest tests/site/test_site.py
+
+browser: $(BIN)/.installed
+	@test -x "$(CHROMIUM)" || { echo "Chromium not found at $(CHROMIUM): apt-get install chromium (see .ci/run)"; exit 1; }
+	$(BIN)/python -m pytest tests/site/test_browser.py
+
+execute: $(BIN)/.installed
+	$(BIN)/python scripts/execute.py $(CHAPTERS)
+
+bench: $(BIN)/.installed
+	$(BIN)/python -m pip install --quiet -r benchmarks/requirements.txt
+	$(BIN)/python benchmarks/run.py
+
+clean:
+	rm -rf _build

@@ -1,0 +1,1 @@
+// vibook: nothing yet.

@@ -1,0 +1,242 @@
+"""The book's running examples, as small pytrees of parameters.
+
+Two one-parameter models carry the whole argument:
+
+* :class:`ExponentialNormal`: :math:`z \\sim \\mathrm{Exp}(\\lambda)`,
+  :math:`x_i \\mid z \\sim \\mathcal{N}(z, \\sigma^2)`. The prior and the
+  likelihood are easy; the marginal looks hard but has a closed form, which is
+  exactly what lets the book check every approximation against the truth.
+* :class:`NormalNormal`: :math:`\\mu \\sim \\mathcal{N}(\\mu_0, \\sigma_0^2)`,
+  :math:`x_i \\mid \\mu \\sim \\mathcal{N}(\\mu, \\sigma^2)` i.i.d., the conjugate
+  model whose posterior is known exactly.
+
+In both, ``x`` is the whole data set: a scalar or a 1-D array of i.i.d.
+observations. The latent argument (``z`` or ``mu``) may have any shape, e.g. a
+grid of values, and the log densities are evaluated elementwise over it.
+"""
+
+import numbers
+from dataclasses import dataclass
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+from jax.scipy import stats
+from jax.scipy.special import log_ndtr
+
+from vibook import _checks
+
+
+def _data(x):
+    """The data as a 1-D array of observations, checked."""
+    x = _checks.array(x, "x", ndim=(0, 1))
+    if x.size == 0:
+        raise ValueError("x must contain at least one observation, got an empty array")
+    return jnp.atleast_1d(x)
+
+
+def _sum_over_data(logpdf, x, latent):
+    """``sum_i logpdf(x_i, latent)`` for every element of ``latent``."""
+    latent = jnp.asarray(latent)
+    xs = _data(x).reshape((1,) * latent.ndim + (-1,))    # (1, ..., 1, N)
+    return jnp.sum(logpdf(xs, latent[..., None]), axis=-1)
+
+
+def _register(cls):
+    fields = list(cls.__dataclass_fields__)
+    return jax.tree_util.register_dataclass(cls, data_fields=fields, meta_fields=[])
+
+
+@_register
+@dataclass(frozen=True)
+class ExponentialNormal:
+    r"""Exponential prior on a location, Gaussian noise around it.
+
+    .. math::
+
+        z \sim \mathrm{Exp}(\lambda), \qquad
+        x_i \mid z \sim \mathcal{N}(z, \sigma^2), \quad i = 1, \dots, N.
+
+    Parameters
+    ----------
+    rate : float
+        The prior's rate :math:`\lambda > 0` (prior mean :math:`1/\lambda`).
+    noise_scale : float
+        The observation noise's standard deviation :math:`\sigma > 0`.
+    """
+
+    rate: float = 1.0
+    noise_scale: float = 1.0
+
+    def __post_init__(self):
+        if _is_number(self.rate):
+            _checks.positive(self.rate, "rate")
+        if _is_number(self.noise_scale):
+            _checks.positive(self.noise_scale, "noise_scale")
+
+    def log_prior(self, z):
+        r""":math:`\log p(z) = \log\lambda - \lambda z` for :math:`z \ge 0`, else :math:`-\infty`."""
+        return stats.expon.logpdf(jnp.asarray(z, dtype=float), scale=1.0 / self.rate)
+
+    def log_likelihood(self, x, z):
+        r""":math:`\log p(x \mid z) = \sum_i \log \mathcal{N}(x_i; z, \sigma^2)`, one value per ``z``."""
+        scale = self.noise_scale
+        return _sum_over_data(lambda xi, zi: stats.norm.logpdf(xi, zi, scale), x, z)
+
+    def log_joint(self, z, x):
+        r""":math:`\log p(z, x) = \log p(z) + \log p(x \mid z)`: the unnormalised log posterior in ``z``."""
+        return self.log_prior(z) + self.log_likelihood(x, z)
+
+    def log_marginal(self, x):
+        r"""The exact log evidence :math:`\log p(x) = \log \int_0^\infty p(z)\, p(x \mid z)\, dz`.
+
+        With :math:`\bar x` the data mean and :math:`s^2 = \sigma^2 / N`,
+
+        .. math::
+
+            \log p(x) = \log C + \log\lambda + \tfrac12 \log(2\pi s^2)
+                - \lambda \bar x + \tfrac12 \lambda^2 s^2
+                + \log \Phi\!\left(\frac{\bar x - \lambda s^2}{s}\right),
+
+        where :math:`\log C = -\tfrac{N}{2}\log(2\pi\sigma^2) -
+        \sum_i (x_i - \bar x)^2 / (2\sigma^2)`. For one observation this is
+        :math:`\lambda \exp(-\lambda x + \lambda^2\sigma^2/2)\,
+        \Phi((x - \lambda\sigma^2)/\sigma)`. :math:`\log\Phi` is evaluated
+        with ``log_ndtr``, so it stays finite far in the tail.
+        """
+        x = _data(x)
+        n = x.shape[0]
+        lam, sigma = self.rate, self.noise_scale
+        xbar = jnp.mean(x)
+        s2 = sigma**2 / n
+        log_c = -0.5 * n * jnp.log(2 * jnp.pi * sigma**2) - jnp.sum((x - xbar) ** 2) / (2 * sigma**2)
+        return (log_c + jnp.log(lam) + 0.5 * jnp.log(2 * jnp.pi * s2)
+                - lam * xbar + 0.5 * lam**2 * s2 + log_ndtr((xbar - lam * s2) / jnp.sqrt(s2)))
+
+    def log_posterior(self, z, x):
+        r"""The exact log posterior :math:`\log p(z \mid x) = \log p(z, x) - \log p(x)`.
+
+        It is a normal :math:`\mathcal{N}(\bar x - \lambda s^2, s^2)` truncated to
+        :math:`z \ge 0`; the book treats it as unknown and uses it only to check.
+        """
+        return self.log_joint(z, x) - self.log_marginal(x)
+
+    def sample(self, key, n):
+        r"""Draw ``n`` pairs from the joint: :math:`z \sim \mathrm{Exp}(\lambda)`, :math:`x \mid z \sim \mathcal{N}(z, \sigma^2)`.
+
+        Returns
+        -------
+        z, x : Array
+            Each of shape ``(n,)``.
+        """
+        key = _checks.key(key)
+        n = _checks.positive_int(n, "n")
+        key_z, key_x = jax.random.split(key)
+        z = jax.random.exponential(key_z, (n,)) / self.rate
+        x = z + self.noise_scale * jax.random.normal(key_x, (n,))
+        return z, x
+
+
+@_register
+@dataclass(frozen=True)
+class NormalNormal:
+    r"""Unknown mean of Gaussian data with known noise, Gaussian prior.
+
+    .. math::
+
+        \mu \sim \mathcal{N}(\mu_0, \sigma_0^2), \qquad
+        x_i \mid \mu \sim \mathcal{N}(\mu, \sigma^2), \quad i = 1, \dots, N.
+
+    Parameters
+    ----------
+    prior_mean : float
+        :math:`\mu_0`.
+    prior_scale : float
+        :math:`\sigma_0 > 0`.
+    noise_scale : float
+        :math:`\sigma > 0`, known.
+    """
+
+    prior_mean: float = 0.0
+    prior_scale: float = 1.0
+    noise_scale: float = 1.0
+
+    def __post_init__(self):
+        if _is_number(self.prior_mean):
+            _checks.finite(self.prior_mean, "prior_mean")
+        if _is_number(self.prior_scale):
+            _checks.positive(self.prior_scale, "prior_scale")
+        if _is_number(self.noise_scale):
+            _checks.positive(self.noise_scale, "noise_scale")
+
+    def log_prior(self, mu):
+        r""":math:`\log \mathcal{N}(\mu; \mu_0, \sigma_0^2)`."""
+        return stats.norm.logpdf(jnp.asarray(mu, dtype=float), self.prior_mean, self.prior_scale)
+
+    def log_likelihood(self, x, mu):
+        r""":math:`\sum_i \log \mathcal{N}(x_i; \mu, \sigma^2)`, one value per ``mu``."""
+        scale = self.noise_scale
+        return _sum_over_data(lambda xi, m: stats.norm.logpdf(xi, m, scale), x, mu)
+
+    def log_joint(self, mu, x):
+        r""":math:`\log p(\mu, x) = \log p(\mu) + \log p(x \mid \mu)`."""
+        return self.log_prior(mu) + self.log_likelihood(x, mu)
+
+    def posterior(self, x):
+        r"""The exact (conjugate) posterior :math:`p(\mu \mid x) = \mathcal{N}(\mu_N, \sigma_N^2)`.
+
+        .. math::
+
+            \frac{1}{\sigma_N^2} = \frac{1}{\sigma_0^2} + \frac{N}{\sigma^2}, \qquad
+            \mu_N = \sigma_N^2 \left(\frac{\mu_0}{\sigma_0^2} + \frac{\sum_i x_i}{\sigma^2}\right)
+
+        (Murphy 2012, §4.6.1; Bishop 2006, eq. 2.141–2.142).
+
+        Returns
+        -------
+        mean, scale : Array
+            :math:`\mu_N` and :math:`\sigma_N`.
+        """
+        x = _data(x)
+        precision = 1.0 / self.prior_scale**2 + x.shape[0] / self.noise_scale**2
+        mean = (self.prior_mean / self.prior_scale**2 + jnp.sum(x) / self.noise_scale**2) / precision
+        return mean, 1.0 / jnp.sqrt(precision)
+
+    def log_marginal(self, x):
+        r"""The exact log evidence, from Bayes' rule at the posterior mean.
+
+        For any :math:`\mu`, :math:`\log p(x) = \log p(x \mid \mu) + \log p(\mu)
+        - \log p(\mu \mid x)`; evaluating at :math:`\mu = \mu_N` avoids the
+        :math:`N \times N` covariance of :math:`x`.
+        """
+        mean, scale = self.posterior(x)
+        return self.log_joint(mean, x) - stats.norm.logpdf(mean, mean, scale)
+
+    def sample(self, key, n, mean=None):
+        r"""Draw a data set of ``n`` observations.
+
+        If ``mean`` is ``None``, first draw :math:`\mu` from the prior;
+        otherwise condition on :math:`\mu` = ``mean``.
+
+        Returns
+        -------
+        mu : Array
+            The mean used, shape ``()``.
+        x : Array
+            The data, shape ``(n,)``.
+        """
+        key = _checks.key(key)
+        n = _checks.positive_int(n, "n")
+        key_mu, key_x = jax.random.split(key)
+        if mean is None:
+            mu = self.prior_mean + self.prior_scale * jax.random.normal(key_mu)
+        else:
+            mu = jnp.asarray(_checks.finite(mean, "mean"), dtype=float)
+        return mu, mu + self.noise_scale * jax.random.normal(key_x, (n,))
+
+
+def _is_number(value):
+    """True for a value the user passed (checked); False for tracers and pytree placeholders."""
+    if isinstance(value, jax.core.Tracer):
+        return False
+    return isinstance(value, (numbers.Number, str, np.ndarray, jax.Array))

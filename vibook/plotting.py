@@ -1,0 +1,63 @@
+"""The book's house style for figures.
+
+One palette (Okabe & Ito's colour-blind-safe colours), one set of rcParams,
+and a fixed colour per role, so that "the prior" or "the approximation q" is
+the same colour in every chapter.
+"""
+
+import matplotlib as mpl
+import matplotlib.pyplot as plt
+
+#: Okabe & Ito (2008) colour-blind-safe palette.
+PALETTE = ["#0072B2", "#E69F00", "#009E73", "#D55E00", "#CC79A7", "#56B4E9", "#F0E442", "#000000"]
+
+#: The colour of each role a curve plays, used throughout the book.
+COLORS = {
+    "prior": "#0072B2",        # blue
+    "likelihood": "#E69F00",   # orange
+    "joint": "#009E73",        # green
+    "posterior": "#000000",    # black: the truth we compare against
+    "q": "#D55E00",            # vermillion: the approximation
+    "data": "#56B4E9",         # sky blue
+    "other": "#CC79A7",        # reddish purple
+}
+
+STYLE = {
+    "figure.figsize": (6.4, 3.6),
+    "figure.dpi": 100,
+    "savefig.dpi": 100,
+    "figure.constrained_layout.use": True,
+    "font.size": 11,
+    "axes.titlesize": 11,
+    "axes.labelsize": 11,
+    "legend.fontsize": 10,
+    "legend.frameon": False,
+    "axes.spines.top": False,
+    "axes.spines.right": False,
+    "axes.grid": True,
+    "grid.alpha": 0.25,
+    "lines.linewidth": 2.0,
+    "axes.prop_cycle": mpl.cycler(color=PALETTE),
+    "image.cmap": "viridis",
+}
+
+
+def use_style():
+    """Apply the house style to matplotlib (call once at the top of a chapter)."""
+    mpl.rcParams.update(STYLE)
+
+
+def subplots(ncols=1, nrows=1, width=None, height=None, **kwargs):
+    """``plt.subplots`` sized for the book's text column.
+
+    Parameters
+    ----------
+    ncols, nrows : int
+        Grid of axes.
+    width, height : float, optional
+        Figure size in inches; by default 6.4 wide (up to 9.6 for three or more
+        columns) and 3.2 per row.
+    """
+    width = width or (6.4 if ncols < 3 else 9.6)
+    height = height or 3.2 * nrows
+    return plt.subplots(nrows, ncols, figsize=(width, height), **kwargs)
