@@ -15,6 +15,7 @@ nothing from third-party hosts.
 import base64
 import io
 import re
+from html import escape
 from dataclasses import dataclass
 
 import ipywidgets
@@ -58,7 +59,7 @@ class Interactive:
         return {**bundle, "text/html": self.html}
 
 
-def slider(draw, values, *, label, fmt="{:g}", initial=None, figsize=(6.4, 3.4), dpi=72):
+def slider(draw, values, *, label, alt, fmt="{:g}", initial=None, figsize=(6.4, 3.4), dpi=72):
     """Build an interactive figure over one parameter.
 
     Parameters
@@ -71,6 +72,8 @@ def slider(draw, values, *, label, fmt="{:g}", initial=None, figsize=(6.4, 3.4),
         it to a few dozen so the page stays small (about 15 KB per frame).
     label : str
         The parameter's name, shown beside the slider and in the title.
+    alt : str
+        Alternative text describing the figure, for readers who cannot see it.
     fmt : str
         Format of a value in the title and on the slider.
     initial : float, optional
@@ -91,6 +94,8 @@ def slider(draw, values, *, label, fmt="{:g}", initial=None, figsize=(6.4, 3.4),
         raise ValueError("values must contain at least one parameter value")
     if not isinstance(label, str) or not label:
         raise TypeError(f"label must be a non-empty string, got {label!r}")
+    if not isinstance(alt, str) or not alt.strip():
+        raise TypeError(f"alt must be a non-empty description of the figure, got {alt!r}")
     if initial is None:
         initial = values[len(values) // 2]
     elif initial not in values:
@@ -102,7 +107,7 @@ def slider(draw, values, *, label, fmt="{:g}", initial=None, figsize=(6.4, 3.4),
         fig.suptitle(f"{label} = {fmt.format(value)}")
 
     return Interactive(widget=_live(render, values, label, fmt, initial, figsize),
-                       html=_static(render, values, figsize, dpi))
+                       html=_static(render, values, figsize, dpi, alt))
 
 
 def _live(render, values, label, fmt, initial, figsize):
@@ -125,7 +130,7 @@ def _live(render, values, label, fmt, initial, figsize):
     return ipywidgets.VBox([control, out])
 
 
-def _static(render, values, figsize, dpi):
+def _static(render, values, figsize, dpi, alt):
     """Precomputed frames in matplotlib's JS player, with no external assets."""
     with plt.ioff():
         fig = plt.figure(figsize=figsize, dpi=dpi)
@@ -135,6 +140,7 @@ def _static(render, values, figsize, dpi):
         plt.close(fig)
     html = re.sub(r"data:image/png;base64,([A-Za-z0-9+/=\\\n]+)", _quantize, html)
     html = re.sub(r'<link rel="stylesheet"\s+href="https?://[^"]*"\s*>', "", html)
+    html = re.sub(r'<img id="(_anim_img\w+)"', lambda m: f'<img id="{m.group(1)}" alt="{escape(alt)}"', html)
     for icon, symbol in sorted(_ICONS.items(), key=lambda kv: -len(kv[0])):
         html = html.replace(f'<i class="{icon}"></i>', symbol)
     if "://" in re.sub(r"data:[^\"']*", "", html).replace("http://www.w3.org", ""):
