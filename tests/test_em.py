@@ -1,0 +1,145 @@
+"""Tests for vibook.em: scikit-learn from the same start, monotone log-likelihood, the bound, bad input."""
+
+import warnings
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import pytest
+from hypothesis import given, settings, strategies as st
+from jax import enable_x64
+from scipy import stats
+from sklearn.mixture import GaussianMixture
+
+from vibook import data, em
+
+BISHOP_START = em.GMMParams(jnp.array([0.5, 0.5]), jnp.array([[-1.0, 1.0], [1.0, -1.0]]),
+                            jnp.stack([jnp.eye(2), jnp.eye(2)]))
+
+
+def _sklearn(x, init, num_iters, reg_covar=0.0):
+    weights = np.asarray(init.weights, np.float64)
+    gm = GaussianMixture(len(init.weights), covariance_type="full", tol=0.0, max_iter=num_iters,
+                         reg_covar=reg_covar, weights_init=weights / weights.sum(),
+                         means_init=np.asarray(init.means, np.float64),
+                         precisions_init=np.linalg.inv(np.asarray(init.covs, np.float64)))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")   # ConvergenceWarning: we stop at num_iters on purpose
+        gm.fit(np.asarray(x, np.float64))
+    return gm
+
+
+def _max_diff(params, gm):
+    return max(np.max(np.abs(np.asarray(params.weights) - gm.weights_)),
+               np.max(np.abs(np.asarray(params.means) - gm.means_)),
+               np.max(np.abs(np.asarray(params.covs) - gm.covariances_)))
+
+
+@pytest.mark.parametrize("num_iters", [1, 2, 5, 20])
+def test_fit_gmm_matches_sklearn_old_faithful(num_iters):
+    x = data.standardize(data.old_faithful())
+    params, log_lik = em.fit_gmm(x, BISHOP_START, num_iters)
+    gm = _sklearn(x, BISHOP_START, num_iters)
+    assert _max_diff(params, gm) < 1e-3
+    assert log_lik.shape == (num_iters,)
+    # log_lik[-1] is the log-likelihood of the returned parameters = sklearn's score.
+    assert abs(float(log_lik[-1]) - gm.score(np.asarray(x, np.float64))) < 1e-4
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_fit_gmm_matches_sklearn_k3_with_floor(seed):
+    x = data.standardize(data.old_faithful())
+    init = em.init_gmm(jax.random.key(seed), x, 3)
+    params, _ = em.fit_gmm(x, init, 30, reg_covar=1e-3)
+    assert _max_diff(params, _sklearn(x, init, 30, reg_covar=1e-3)) < 1e-3
+
+
+@settings(max_examples=15, deadline=None)
+@given(seed=st.integers(0, 10_000), k=st.integers(1, 4), d=st.integers(1, 3))
+def test_log_lik_never_decreases(seed, k, d):
+    with enable_x64():
+        key_x, key_i = jax.random.split(jax.random.key(seed))
+        x = jax.random.normal(key_x, (50, d), dtype=jnp.float64) * jnp.arange(1, d + 1)[None, :]
+        x = x.at[:25].add(3.0)
+        _, log_lik = em.fit_gmm(x, em.init_gmm(key_i, x, k), 30, reg_covar=1e-6)
+        assert log_lik.dtype == jnp.float64
+        assert np.all(np.diff(np.asarray(log_lik)) >= -1e-10)
+
+
+def test_log_joint_against_scipy():
+    x = jax.random.normal(jax.random.key(0), (7, 2))
+    params = em.GMMParams(jnp.array([0.3, 0.7]), jnp.array([[0.0, 1.0], [-1.0, 0.5]]),
+                          jnp.array([[[1.0, 0.3], [0.3, 0.5]], [[2.0, -0.4], [-0.4, 1.0]]]))
+    ref = np.stack([np.log(w) + stats.multivariate_normal(m, c).logpdf(np.asarray(x))
+                    for w, m, c in zip(*map(np.asarray, params))], axis=1)
+    np.testing.assert_allclose(em.log_joint(x, params), ref, rtol=1e-5, atol=1e-5)
+    np.testing.assert_allclose(em.log_likelihood(x, params),
+                               np.mean(np.logaddexp(ref[:, 0], ref[:, 1])), rtol=1e-6)
+
+
+def test_elbo_is_a_bound_tight_at_the_posterior():
+    x = data.standardize(data.old_faithful())
+    resp = em.responsibilities(x, BISHOP_START)
+    bound, log_lik = em.elbo(x, BISHOP_START, resp)
+    assert abs(float(bound - log_lik)) < 1e-5
+    for seed in range(5):
+        other = jax.random.dirichlet(jax.random.key(seed), jnp.ones(2), (x.shape[0],))
+        bound, log_lik = em.elbo(x, BISHOP_START, other)
+        assert float(bound) < float(log_lik)
+
+
+def test_m_step_maximises_the_bound():
+    """The M-step's parameters beat small perturbations of them at fixed q."""
+    x = data.standardize(data.old_faithful())
+    resp = em.responsibilities(x, BISHOP_START)
+    best = em.m_step(x, resp)
+    value = float(em.elbo(x, best, resp)[0])
+    for seed in range(5):
+        k1, k2 = jax.random.split(jax.random.key(seed))
+        moved = best._replace(means=best.means + 0.05 * jax.random.normal(k1, best.means.shape),
+                              covs=best.covs * (1 + 0.05 * jax.random.uniform(k2, (2, 1, 1))))
+        assert float(em.elbo(x, moved, resp)[0]) < value
+
+
+def test_init_gmm_picks_data_points():
+    x = data.standardize(data.old_faithful())
+    init = em.init_gmm(jax.random.key(0), x, 4)
+    assert init.means.shape == (4, 2) and init.covs.shape == (4, 2, 2)
+    dist = jnp.min(jnp.linalg.norm(x[None, :, :] - init.means[:, None, :], axis=-1), axis=1)
+    assert np.all(np.asarray(dist) == 0)
+    assert len({tuple(np.asarray(m)) for m in init.means}) == 4
+    np.testing.assert_allclose(init.weights, 0.25)
+
+
+def test_bad_input():
+    x = data.standardize(data.old_faithful())
+    with pytest.raises(ValueError, match="x"):
+        em.fit_gmm(x.at[3, 1].set(jnp.nan), BISHOP_START, 5)
+    with pytest.raises(ValueError, match="more than the N"):
+        em.fit_gmm(x[:1], BISHOP_START, 5)
+    with pytest.raises(ValueError, match="num_components"):
+        em.init_gmm(jax.random.key(0), x[:3], 4)
+    with pytest.raises(ValueError, match="init.means"):
+        em.fit_gmm(x, BISHOP_START._replace(means=jnp.zeros((3, 2))), 5)
+    with pytest.raises(ValueError, match="init.covs"):
+        em.fit_gmm(x, BISHOP_START._replace(covs=jnp.zeros((2, 3, 3))), 5)
+    with pytest.raises(ValueError, match="init.means"):
+        em.fit_gmm(x[:, :1], BISHOP_START, 5)
+    with pytest.raises(ValueError, match="positive definite"):
+        em.fit_gmm(x, BISHOP_START._replace(covs=jnp.stack([jnp.eye(2), -jnp.eye(2)])), 5)
+    with pytest.raises(ValueError, match="symmetric"):
+        em.fit_gmm(x, BISHOP_START._replace(covs=jnp.array([[[1.0, 0.5], [0.0, 1.0]]] * 2)), 5)
+    with pytest.raises(ValueError, match="weights"):
+        em.fit_gmm(x, BISHOP_START._replace(weights=jnp.array([0.7, 0.7])), 5)
+    with pytest.raises(ValueError, match="weights"):
+        em.fit_gmm(x, BISHOP_START._replace(weights=jnp.array([1.0, 0.0])), 5)
+    with pytest.raises(TypeError, match="init"):
+        em.fit_gmm(x, tuple(BISHOP_START), 5)
+    with pytest.raises(ValueError, match="num_iters"):
+        em.fit_gmm(x, BISHOP_START, 0)
+    with pytest.raises(ValueError, match="reg_covar"):
+        em.fit_gmm(x, BISHOP_START, 5, reg_covar=-1.0)
+    with pytest.raises(TypeError, match="key"):
+        em.init_gmm(0, x, 2)
+    with pytest.raises(ValueError, match="resp"):
+        em.elbo(x, BISHOP_START, jnp.ones((5, 2)))
