@@ -37,10 +37,10 @@ def standardize(x):
     x = _checks.array(x, "x", ndim=2)
     if x.shape[0] < 2:
         raise ValueError(f"x must have at least 2 rows to standardise, got shape {x.shape}")
-    std = jnp.std(x, axis=0)
+    std = jnp.std(x, axis=0, keepdims=True)                  # (1, D)
     if bool(jnp.any(std == 0)):
         raise ValueError("x has a constant column, which cannot be scaled to unit variance")
-    return (x - jnp.mean(x, axis=0)) / std
+    return (x - jnp.mean(x, axis=0, keepdims=True)) / std
 
 
 class Split(NamedTuple):

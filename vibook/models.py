@@ -15,12 +15,10 @@ observations. The latent argument (``z`` or ``mu``) may have any shape, e.g. a
 grid of values, and the log densities are evaluated elementwise over it.
 """
 
-import numbers
 from dataclasses import dataclass
 
 import jax
 import jax.numpy as jnp
-import numpy as np
 from jax.scipy import stats
 from jax.scipy.special import log_ndtr
 
@@ -43,8 +41,22 @@ def _sum_over_data(logpdf, x, latent):
 
 
 def _register(cls):
-    fields = list(cls.__dataclass_fields__)
-    return jax.tree_util.register_dataclass(cls, data_fields=fields, meta_fields=[])
+    """Make a frozen dataclass a pytree whose leaves are its fields.
+
+    Unflattening bypasses ``__post_init__``: pytrees of the same structure also
+    carry gradients and tracers, which need not be valid parameters.
+    """
+    fields = tuple(cls.__dataclass_fields__)
+
+    def unflatten(_, leaves):
+        obj = object.__new__(cls)
+        for name, leaf in zip(fields, leaves):
+            object.__setattr__(obj, name, leaf)
+        return obj
+
+    jax.tree_util.register_pytree_node(
+        cls, lambda m: (tuple(getattr(m, f) for f in fields), None), unflatten)
+    return cls
 
 
 @_register
@@ -69,9 +81,9 @@ class ExponentialNormal:
     noise_scale: float = 1.0
 
     def __post_init__(self):
-        if _is_number(self.rate):
+        if _checks.is_concrete(self.rate):
             _checks.positive(self.rate, "rate")
-        if _is_number(self.noise_scale):
+        if _checks.is_concrete(self.noise_scale):
             _checks.positive(self.noise_scale, "noise_scale")
 
     def log_prior(self, z):
@@ -162,11 +174,11 @@ class NormalNormal:
     noise_scale: float = 1.0
 
     def __post_init__(self):
-        if _is_number(self.prior_mean):
+        if _checks.is_concrete(self.prior_mean):
             _checks.finite(self.prior_mean, "prior_mean")
-        if _is_number(self.prior_scale):
+        if _checks.is_concrete(self.prior_scale):
             _checks.positive(self.prior_scale, "prior_scale")
-        if _is_number(self.noise_scale):
+        if _checks.is_concrete(self.noise_scale):
             _checks.positive(self.noise_scale, "noise_scale")
 
     def log_prior(self, mu):
@@ -234,9 +246,3 @@ class NormalNormal:
             mu = jnp.asarray(_checks.finite(mean, "mean"), dtype=float)
         return mu, mu + self.noise_scale * jax.random.normal(key_x, (n,))
 
-
-def _is_number(value):
-    """True for a value the user passed (checked); False for tracers and pytree placeholders."""
-    if isinstance(value, jax.core.Tracer):
-        return False
-    return isinstance(value, (numbers.Number, str, np.ndarray, jax.Array))

@@ -1,0 +1,28 @@
+"""A local Sphinx extension with the website's small fixes.
+
+Jupyter Book 1 with sphinx-thebe registers thebe's configuration script twice
+(``const THEBE_JS_URL`` declared twice is a console error), and MathJax can be
+queued twice (once deferred by ``sphinx.ext.mathjax``, once plainly). Here we
+drop repeated scripts from each page, keeping the first.
+"""
+
+
+def _dedupe_scripts(app, pagename, templatename, context, doctree):
+    scripts = context.get("script_files")
+    if not scripts:
+        return
+    seen, unique = set(), []
+    for script in scripts:
+        filename = str(getattr(script, "filename", script) or "").split("?")[0]
+        body = getattr(script, "attributes", {}).get("body", "")
+        key = (filename, body) if body else filename
+        if key in seen:
+            continue
+        seen.add(key)
+        unique.append(script)
+    scripts[:] = unique
+
+
+def setup(app):
+    app.connect("html-page-context", _dedupe_scripts, priority=900)
+    return {"parallel_read_safe": True, "parallel_write_safe": True}

@@ -1,0 +1,130 @@
+"""The built book in headless Chromium (Debian's), with the network cut.
+
+Every request to a host other than loopback is aborted and recorded, so these
+tests show what a reader sees offline: no console errors, rendered math,
+loaded images, and static interactive figures that respond to their sliders.
+"""
+
+import os
+from urllib.parse import urlparse
+
+import pytest
+from playwright.sync_api import sync_playwright
+
+from conftest import toc_files
+
+CHROMIUM = os.environ.get("CHROMIUM", "/usr/bin/chromium")
+ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+        "--disable-background-networking", "--disable-component-update", "--disable-sync",
+        "--disable-dev-shm-usage"]
+
+
+@pytest.fixture(scope="session")
+def browser():
+    if not os.path.exists(CHROMIUM):
+        pytest.fail(f"Chromium not found at {CHROMIUM}; install Debian's chromium (see .ci/run)")
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+        yield browser
+        browser.close()
+
+
+class Visit:
+    """One page load, with its console errors and blocked requests."""
+
+    def __init__(self, browser, url):
+        self.context = browser.new_context(viewport={"width": 1280, "height": 900})
+        self.page = self.context.new_page()
+        self.errors, self.blocked, self.failed = [], [], []
+        self.page.on("console", lambda m: m.type == "error" and self.errors.append(m.text))
+        self.page.on("pageerror", lambda e: self.errors.append(str(e)))
+        self.page.on("requestfailed", lambda r: self.failed.append(r.url))
+        self.page.route("**/*", self._route)
+        self.page.goto(url, wait_until="load")
+        # Wait for MathJax to finish typesetting, where the page uses it.
+        self.page.wait_for_function(
+            "() => !window.MathJax || !window.MathJax.startup || window.MathJax.startup.promise"
+            " .then(() => true)", timeout=30_000)
+        self.page.evaluate("() => window.MathJax && MathJax.startup ? MathJax.startup.promise : null")
+
+    def _route(self, route):
+        host = urlparse(route.request.url).hostname
+        if route.request.url.startswith(("data:", "blob:")) or host in ("127.0.0.1", "localhost"):
+            route.continue_()
+        else:
+            self.blocked.append(route.request.url)
+            route.abort()
+
+    def close(self):
+        self.context.close()
+
+
+@pytest.fixture
+def visit(browser, server):
+    visits = []
+
+    def open_page(doc):
+        v = Visit(browser, f"{server}/{doc}.html")
+        visits.append(v)
+        return v
+
+    yield open_page
+    for v in visits:
+        v.close()
+
+
+@pytest.mark.parametrize("doc", toc_files())
+def test_page_loads_offline_without_console_errors(visit, doc):
+    v = visit(doc)
+    assert not v.blocked, f"{doc} tried to reach third-party hosts: {v.blocked}"
+    assert not v.errors, f"{doc} console errors: {v.errors}"
+    assert not v.failed, f"{doc} failed requests: {v.failed}"
+
+
+@pytest.mark.parametrize("doc", toc_files())
+def test_math_is_rendered(visit, doc):
+    v = visit(doc)
+    has_math = v.page.locator("main .math").count()
+    rendered = v.page.locator("main mjx-container").count()
+    if has_math:
+        assert rendered >= has_math, f"{doc}: {has_math} formulas, {rendered} rendered by MathJax"
+    text = v.page.evaluate("""() => {
+        const main = document.querySelector('main').cloneNode(true);
+        main.querySelectorAll('pre, code, script, style, mjx-container, .output').forEach(e => e.remove());
+        return main.innerText; }""")
+    for raw in ("$$", "\\(", "\\[", "\\begin{"):
+        assert raw not in text, f"{doc}: raw TeX {raw!r} left in the page"
+
+
+@pytest.mark.parametrize("doc", toc_files())
+def test_every_image_loads(visit, doc):
+    v = visit(doc)
+    broken = v.page.evaluate("""() => Array.from(document.images)
+        .filter(img => img.getAttribute('src') && !(img.complete && img.naturalWidth > 0))
+        .map(img => img.getAttribute('src').slice(0, 80))""")
+    assert not broken, f"{doc}: images that did not load: {broken}"
+
+
+def chapters_with_sliders():
+    from conftest import HTML
+    return [doc for doc in toc_files()
+            if (HTML / f"{doc}.html").exists()
+            and 'class="anim-slider"' in (HTML / f"{doc}.html").read_text(encoding="utf-8")]
+
+
+@pytest.mark.parametrize("doc", chapters_with_sliders())
+def test_static_slider_changes_the_picture(visit, doc):
+    v = visit(doc)
+    sliders = v.page.locator("input.anim-slider")
+    assert sliders.count() > 0
+    for i in range(sliders.count()):
+        slider = sliders.nth(i)
+        slider.scroll_into_view_if_needed()
+        image = slider.locator("xpath=ancestor::div[contains(@class, 'animation')][1]//img")
+        before = image.get_attribute("src")
+        last = int(slider.get_attribute("max"))
+        target = 0 if slider.input_value() != "0" else last
+        slider.fill(str(target))          # sets the value and fires input/change
+        after = image.get_attribute("src")
+        assert after and after != before, f"{doc}: slider {i} did not change the picture"
+        assert v.page.evaluate("(img) => img.complete && img.naturalWidth > 0", image.element_handle())

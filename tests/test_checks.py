@@ -1,0 +1,53 @@
+"""vibook._checks: the argument checks every public function relies on."""
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import pytest
+
+from vibook import _checks
+
+
+def test_keys():
+    assert _checks.key(jax.random.key(0)) is not None
+    assert _checks.key(jax.random.PRNGKey(0)) is not None
+    for bad in (0, "k", np.zeros(2), np.zeros(3, np.uint32)):
+        with pytest.raises(TypeError, match="my_key"):
+            _checks.key(bad, "my_key")
+
+
+def test_scalars():
+    assert _checks.positive(2.0, "s") == 2.0
+    for bad, error in ((0.0, ValueError), (-1, ValueError), (np.nan, ValueError),
+                       ("1", TypeError), (True, TypeError), (np.ones(2), TypeError)):
+        with pytest.raises(error, match="scale"):
+            _checks.positive(bad, "scale")
+    assert _checks.nonnegative(0.0, "w") == 0.0
+
+
+def test_integers():
+    assert _checks.positive_int(np.int64(3), "n") == 3
+    for bad, error in ((0, ValueError), (2.0, TypeError), (True, TypeError)):
+        with pytest.raises(error, match="num_iters"):
+            _checks.positive_int(bad, "num_iters")
+
+
+def test_arrays():
+    out = _checks.array([[1, 2], [3, 4]], "x", ndim=2, shape=(None, 2))
+    assert out.dtype == jnp.float32 and out.shape == (2, 2)
+    with pytest.raises(ValueError, match=r"x must have shape \(any, 3\)"):
+        _checks.array(np.ones((2, 2)), "x", shape=(None, 3))
+    with pytest.raises(ValueError, match="x must have 1 dimension"):
+        _checks.array(np.ones((2, 2)), "x", ndim=1)
+    with pytest.raises(ValueError, match="NaN"):
+        _checks.array([1.0, np.nan], "x")
+    with pytest.raises(TypeError, match="x"):
+        _checks.array(["a", "b"], "x")
+
+
+def test_value_checks_are_skipped_under_jit():
+    @jax.jit
+    def f(s):
+        return _checks.positive(s, "s") * 2.0
+
+    assert float(f(3.0)) == 6.0
