@@ -1,0 +1,112 @@
+"""vibook.elbo: the closed-form Exp(theta) ELBO against quad; the gradient estimators against its exact gradient."""
+
+import functools
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import pytest
+from hypothesis import given, settings, strategies as st
+from scipy import integrate, optimize, stats
+
+from vibook import elbo, families
+from vibook.models import ExponentialNormal
+
+MODEL = ExponentialNormal(rate=1.0, noise_scale=1.0)
+X = 1.3
+KEY = jax.random.key(0)
+
+
+def log_joint(z):
+    return MODEL.log_joint(z, X)
+
+
+def quad_elbo(theta, x=X):
+    xs = np.atleast_1d(x)
+    q = stats.expon(scale=1 / theta)
+    integrand = lambda z: q.pdf(z) * (stats.expon.logpdf(z) + stats.norm.logpdf(xs, z, 1.0).sum() - q.logpdf(z))  # noqa: E731
+    return integrate.quad(integrand, 0, np.inf)[0]
+
+
+def test_closed_form_elbo_against_quad():
+    for theta in [0.3, 1.0, 1.272, 4.0]:
+        np.testing.assert_allclose(elbo.exponential_normal(MODEL, X, theta), quad_elbo(theta), rtol=1e-5)
+    data = jnp.array([0.4, 2.0, 1.1])
+    np.testing.assert_allclose(elbo.exponential_normal(MODEL, data, 2.0), quad_elbo(2.0, np.asarray(data)), rtol=1e-5)
+
+
+def test_book_numbers():
+    theta = elbo.exponential_normal_optimal_rate(MODEL, X)
+    best = optimize.minimize_scalar(lambda t: -quad_elbo(t), bounds=(0.1, 10), method="bounded",
+                                    options={"xatol": 1e-8})
+    np.testing.assert_allclose(theta, best.x, rtol=1e-5)
+    assert abs(float(theta) - 1.272146) < 1e-5
+    assert abs(float(MODEL.log_marginal(X)) + 1.281410) < 1e-5
+    assert abs(float(elbo.exponential_normal(MODEL, X, theta)) + 1.386733) < 1e-5
+    gap = MODEL.log_marginal(X) - elbo.exponential_normal(MODEL, X, theta)
+    assert abs(float(gap) - 0.105323) < 1e-5
+
+
+@settings(max_examples=50, deadline=None)
+@given(st.floats(0.05, 30.0), st.floats(-3.0, 5.0))
+def test_elbo_below_log_evidence(theta, x):
+    assert float(elbo.exponential_normal(MODEL, x, theta)) <= float(MODEL.log_marginal(x)) + 1e-4
+
+
+def test_monte_carlo_elbos_are_unbiased():
+    params = families.exponential.init(2.0)
+    exact = float(elbo.exponential_normal(MODEL, X, 2.0))
+    keys = jax.random.split(KEY, 2000)
+    for fn in [elbo.reparam, elbo.reparam_entropy, elbo.score_function]:
+        values = jax.vmap(lambda k: fn(k, params, log_joint, families.exponential, n=4))(keys)
+        assert abs(float(values.mean()) - exact) < 4 * float(values.std()) / np.sqrt(2000) + 1e-5
+
+
+def test_gradients_agree_in_expectation_with_exact_gradient():
+    params = families.exponential.init(2.0)
+    exact = jax.grad(lambda p: elbo.exponential_normal(MODEL, X, families.exponential.unpack(p)))(params).raw_rate
+    keys = jax.random.split(KEY, 4000)
+    estimators = {
+        "reparam": functools.partial(elbo.reparam, log_joint=log_joint, family=families.exponential, n=4),
+        "score": functools.partial(elbo.score_function, log_joint=log_joint, family=families.exponential, n=4),
+        "score_mean": functools.partial(elbo.score_function, log_joint=log_joint, family=families.exponential,
+                                        n=4, baseline="mean"),
+    }
+    variances = {}
+    for name, fn in estimators.items():
+        grads = jax.vmap(lambda k: jax.grad(fn, argnums=1)(k, params).raw_rate)(keys)
+        se = float(grads.std()) / np.sqrt(4000)
+        assert abs(float(grads.mean()) - float(exact)) < 4 * se, name
+        variances[name] = float(grads.var())
+    assert variances["reparam"] < variances["score"]
+
+
+def test_reparam_kl_matches_closed_form_for_exponential():
+    from vibook.divergences import kl_exponential
+    params = families.exponential.init(2.0)
+    keys = jax.random.split(KEY, 2000)
+    values = jax.vmap(lambda k: elbo.reparam_kl(
+        k, params, lambda z: MODEL.log_likelihood(X, z),
+        lambda p: kl_exponential(families.exponential.unpack(p), MODEL.rate), families.exponential, n=4))(keys)
+    exact = float(elbo.exponential_normal(MODEL, X, 2.0))
+    assert abs(float(values.mean()) - exact) < 4 * float(values.std()) / np.sqrt(2000)
+
+
+def test_bad_input():
+    params = families.exponential.init(1.0)
+    with pytest.raises(TypeError, match="key"):
+        elbo.reparam(0, params, log_joint, families.exponential)
+    with pytest.raises(ValueError, match="n"):
+        elbo.reparam(KEY, params, log_joint, families.exponential, n=0)
+    with pytest.raises(TypeError, match="log_joint"):
+        elbo.reparam_entropy(KEY, params, None, families.exponential)
+    with pytest.raises(ValueError, match="baseline"):
+        elbo.score_function(KEY, params, log_joint, families.exponential, n=4, baseline="median")
+    with pytest.raises(ValueError, match="n >= 2"):
+        elbo.score_function(KEY, params, log_joint, families.exponential, n=1, baseline="mean")
+    with pytest.raises(ValueError, match="rate"):
+        elbo.exponential_normal(MODEL, X, -1.0)
+    with pytest.raises(TypeError, match="model"):
+        elbo.exponential_normal("model", X, 1.0)
+    with pytest.raises(ValueError, match="x"):
+        elbo.exponential_normal_optimal_rate(MODEL, jnp.ones((2, 2)))

@@ -1,0 +1,101 @@
+"""vibook.marginal against the exact evidence and scipy.integrate.quad."""
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import pytest
+from scipy import integrate, stats
+
+from vibook import marginal
+from vibook.models import ExponentialNormal
+
+MODEL = ExponentialNormal(rate=1.0, noise_scale=1.0)
+X = 1.3
+KEY = jax.random.key(0)
+
+
+def quad_log_evidence(x):
+    xs = np.atleast_1d(x)
+    value, _ = integrate.quad(lambda z: stats.expon.pdf(z) * np.prod(stats.norm.pdf(xs, z, 1.0)), 0, np.inf)
+    return np.log(value)
+
+
+def prior_sampler(key, n):
+    return jax.random.exponential(key, (n,)) / MODEL.rate
+
+
+def test_exact_evidence_matches_quad():
+    assert abs(float(jnp.exp(MODEL.log_marginal(X))) - 0.277645) < 1e-6
+    np.testing.assert_allclose(MODEL.log_marginal(X), quad_log_evidence(X), rtol=1e-6)
+
+
+def test_trapezoid_converges_at_second_order():
+    errors = []
+    for k in [101, 201, 401]:
+        grid = jnp.linspace(0.0, 12.0, k)
+        est = marginal.trapezoid(lambda z: MODEL.log_joint(z, X), grid)
+        errors.append(abs(float(jnp.exp(est)) - np.exp(quad_log_evidence(X))))
+    assert errors[-1] < 1e-5
+    assert 3.0 < errors[0] / errors[1] < 5.0          # halving h divides the error by ~4
+
+
+def test_trapezoid_against_quad_for_many_points():
+    data = jnp.array([0.8, 1.1, 1.9, 1.4, 0.6])
+    grid = jnp.linspace(0.0, 10.0, 4001)
+    est = marginal.trapezoid(lambda z: MODEL.log_joint(z, data), grid)
+    np.testing.assert_allclose(est, quad_log_evidence(np.asarray(data)), atol=1e-4)
+    np.testing.assert_allclose(est, MODEL.log_marginal(data), atol=1e-4)
+
+
+def test_naive_monte_carlo_within_standard_errors():
+    est = marginal.naive_monte_carlo(KEY, lambda z: MODEL.log_likelihood(X, z), prior_sampler, 20_000)
+    exact = float(MODEL.log_marginal(X))
+    assert abs(float(est.log_marginal) - exact) < 4 * float(est.rel_std_err)
+    assert 0 < float(est.ess) <= 20_000
+
+
+def test_importance_sampling_with_good_proposal_beats_prior():
+    data = 1.3 + 0.5 * jax.random.normal(jax.random.key(3), (200,))
+    exact = float(MODEL.log_marginal(data))
+    naive = marginal.naive_monte_carlo(KEY, lambda z: MODEL.log_likelihood(data, z), prior_sampler, 2000)
+    s = MODEL.noise_scale / np.sqrt(200)
+    mean = float(jnp.mean(data))
+    good = marginal.importance_sampling(
+        KEY, lambda z: MODEL.log_joint(z, data),
+        lambda k, n: mean + 2 * s * jax.random.normal(k, (n,)),
+        lambda z: jax.scipy.stats.norm.logpdf(z, mean, 2 * s), 2000)
+    assert abs(float(good.log_marginal) - exact) < 4 * float(good.rel_std_err) + 1e-3
+    assert float(good.ess) > 5 * float(naive.ess)
+
+
+def test_ess_of_equal_weights_is_n():
+    est = marginal.from_log_weights(jnp.full(50, -3.0))
+    np.testing.assert_allclose(est.ess, 50.0, rtol=1e-5)
+    np.testing.assert_allclose(est.log_marginal, -3.0, rtol=1e-6)
+    assert float(est.rel_std_err) < 1e-6
+
+
+def test_bad_input():
+    log_f = lambda z: MODEL.log_joint(z, X)  # noqa: E731
+    with pytest.raises(ValueError, match="grid does not cover the support"):
+        marginal.trapezoid(log_f, jnp.linspace(0.0, 3.0, 101))
+    with pytest.raises(ValueError, match="grid does not cover the support"):
+        marginal.trapezoid(log_f, jnp.linspace(0.5, 12.0, 101))
+    with pytest.raises(ValueError, match="grid"):
+        marginal.trapezoid(log_f, jnp.linspace(12.0, 0.0, 101))
+    with pytest.raises(ValueError, match="grid"):
+        marginal.trapezoid(log_f, jnp.ones((3, 3)))
+    with pytest.raises(ValueError, match="grid"):
+        marginal.trapezoid(log_f, jnp.linspace(-5.0, -1.0, 11))
+    with pytest.raises(TypeError, match="log_f"):
+        marginal.trapezoid(3.0, jnp.linspace(0.0, 1.0, 11))
+    with pytest.raises(ValueError, match="n"):
+        marginal.naive_monte_carlo(KEY, log_f, prior_sampler, 0)
+    with pytest.raises(ValueError, match="log_w"):
+        marginal.naive_monte_carlo(KEY, log_f, prior_sampler, 1)
+    with pytest.raises(TypeError, match="key"):
+        marginal.naive_monte_carlo(42, log_f, prior_sampler, 10)
+    with pytest.raises(TypeError, match="log_proposal"):
+        marginal.importance_sampling(KEY, log_f, prior_sampler, None, 10)
+    with pytest.raises(ValueError, match="log_w"):
+        marginal.from_log_weights(jnp.array([0.0, jnp.nan]))

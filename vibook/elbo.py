@@ -1,0 +1,167 @@
+r"""The evidence lower bound and its Monte Carlo estimators.
+
+.. math::
+
+    \mathcal L(\phi) = \mathbb{E}_{q_\phi}[\log p(z, x) - \log q_\phi(z)]
+    = \log p(x) - \mathrm{KL}(q_\phi \,\|\, p(z \mid x)) \le \log p(x)
+
+(Jordan et al. 1999; Blei et al. 2017). Each estimator below has the
+signature ``(key, params, ...)`` and returns a scalar whose **value** is a
+Monte Carlo estimate of :math:`\mathcal L` and whose **gradient** in
+``params`` (by ``jax.grad``) is the named gradient estimator, so that
+``functools.partial`` turns any of them into an objective for
+:func:`vibook.vi.fit`.
+
+* :func:`reparam`: pathwise gradients through :math:`z = g(\epsilon; \phi)`;
+* :func:`reparam_entropy`: the same with the entropy in closed form;
+* :func:`reparam_kl`: expected log-likelihood minus a closed-form
+  :math:`\mathrm{KL}(q\|p(z))`;
+* :func:`score_function`: REINFORCE, needing only :math:`\log q`'s gradient.
+
+:func:`exponential_normal` is the exact ELBO of the family
+:math:`q = \mathrm{Exp}(\theta)` for :class:`vibook.models.ExponentialNormal`.
+"""
+
+import jax
+import jax.numpy as jnp
+
+from vibook import _checks
+from vibook.models import ExponentialNormal, _data
+
+
+def _draw(key, params, family, n, fns):
+    key = _checks.key(key)
+    n = _checks.positive_int(n, "n")
+    for name, fn in fns.items():
+        if not callable(fn):
+            raise TypeError(f"{name} must be callable, got {type(fn).__name__}")
+    return family.sample(key, params, n)                             # (n,) + event
+
+
+def reparam(key, params, log_joint, family, n=1):
+    r"""Reparameterised ELBO: :math:`\frac1n\sum_i [\log p(z_i, x) - \log q_\phi(z_i)]`, :math:`z_i = g(\epsilon_i; \phi)`.
+
+    Its gradient is the pathwise (reparameterisation) estimator
+    (Kingma & Welling 2014; Mohamed et al. 2020, §5).
+
+    Parameters
+    ----------
+    key : PRNG key
+    params : pytree
+        The family's parameters.
+    log_joint : callable
+        ``log_joint(z)``: :math:`\log p(z, x)` with ``x`` fixed, one value per draw.
+    family : vibook.families.Family
+    n : int
+        Number of draws.
+    """
+    z = _draw(key, params, family, n, {"log_joint": log_joint})
+    return jnp.mean(log_joint(z) - family.log_prob(params, z))
+
+
+def reparam_entropy(key, params, log_joint, family, n=1):
+    r""":math:`\frac1n\sum_i \log p(z_i, x) + \mathbb{H}[q_\phi]`, the entropy in closed form (lower variance)."""
+    z = _draw(key, params, family, n, {"log_joint": log_joint})
+    return jnp.mean(log_joint(z)) + family.entropy(params)
+
+
+def reparam_kl(key, params, log_likelihood, kl_to_prior, family, n=1):
+    r""":math:`\frac1n\sum_i \log p(x \mid z_i) - \mathrm{KL}(q_\phi \| p(z))`, the KL in closed form.
+
+    Parameters
+    ----------
+    log_likelihood : callable
+        ``log_likelihood(z)``: :math:`\log p(x \mid z)`, one value per draw.
+    kl_to_prior : callable
+        ``kl_to_prior(params)``: :math:`\mathrm{KL}(q_\phi \| p(z))`.
+    """
+    z = _draw(key, params, family, n, {"log_likelihood": log_likelihood, "kl_to_prior": kl_to_prior})
+    return jnp.mean(log_likelihood(z)) - kl_to_prior(params)
+
+
+def score_function(key, params, log_joint, family, n=1, baseline=None):
+    r"""ELBO whose gradient is the score-function (REINFORCE) estimator.
+
+    .. math::
+
+        \widehat{\nabla_\phi \mathcal L} = \frac1n \sum_i \nabla_\phi \log q_\phi(z_i)\,
+        \big(f(z_i) - b_i\big), \qquad f = \log p(z, x) - \log q_\phi(z),
+
+    with the draws :math:`z_i` held fixed (no gradient flows through them), so
+    it works for any family whose log density can be differentiated
+    (Williams 1992; Ranganath et al. 2014). The value returned is the plain
+    Monte Carlo ELBO :math:`\frac1n \sum_i f(z_i)`.
+
+    Parameters
+    ----------
+    baseline : None, float or "mean"
+        :math:`b_i`: zero, a constant, or ``"mean"``, the leave-one-out mean of
+        the other draws' :math:`f` (keeps the estimator unbiased; ``n >= 2``).
+    """
+    z = jax.lax.stop_gradient(_draw(key, params, family, n, {"log_joint": log_joint}))
+    log_q = family.log_prob(params, z)                               # (n,)
+    f = jax.lax.stop_gradient(log_joint(z) - log_q)                  # (n,)
+    if baseline is None:
+        b = 0.0
+    elif isinstance(baseline, str):
+        if baseline != "mean":
+            raise ValueError(f'baseline must be None, a number or "mean", got {baseline!r}')
+        if f.shape[0] < 2:
+            raise ValueError('baseline="mean" needs n >= 2 draws')
+        b = (jnp.sum(f) - f) / (f.shape[0] - 1)
+    else:
+        b = _checks.finite(baseline, "baseline")
+    surrogate = jnp.mean(log_q * (f - b))
+    return jnp.mean(f) + surrogate - jax.lax.stop_gradient(surrogate)
+
+
+def exponential_normal(model, x, rate):
+    r"""The exact ELBO of :math:`q(z) = \mathrm{Exp}(\theta)` for the exponential–normal model.
+
+    With prior rate :math:`\lambda`, noise :math:`\sigma` and data
+    :math:`x_1, \dots, x_N`, using :math:`\mathbb{E}_q[z] = 1/\theta` and
+    :math:`\mathbb{E}_q[z^2] = 2/\theta^2`:
+
+    .. math::
+
+        \mathcal L(\theta) = \underbrace{\log\lambda - \frac{\lambda}{\theta}}_{\mathbb{E}_q \log p(z)}
+        - \sum_i \Big[\tfrac12 \log(2\pi\sigma^2)
+          + \frac{x_i^2 - 2x_i/\theta + 2/\theta^2}{2\sigma^2}\Big]
+        + \underbrace{1 - \log\theta}_{\mathbb{H}[q]}.
+
+    Parameters
+    ----------
+    model : vibook.models.ExponentialNormal
+    x : float or array of shape (N,)
+        The data.
+    rate : float or Array
+        :math:`\theta > 0` (any shape; evaluated elementwise).
+    """
+    if not isinstance(model, ExponentialNormal):
+        raise TypeError(f"model must be an ExponentialNormal, got {type(model).__name__}")
+    x = _data(x)
+    theta = _checks.array(rate, "rate")
+    if _checks.is_concrete(theta) and not bool(jnp.all(theta > 0)):
+        raise ValueError(f"rate must be > 0, got {theta}")
+    lam, var = model.rate, model.noise_scale**2
+    n, s1, s2 = x.shape[0], jnp.sum(x), jnp.sum(x**2)
+    expected_log_prior = jnp.log(lam) - lam / theta
+    expected_log_lik = (-0.5 * n * jnp.log(2 * jnp.pi * var)
+                        - (s2 - 2 * s1 / theta + 2 * n / theta**2) / (2 * var))
+    return expected_log_prior + expected_log_lik + 1.0 - jnp.log(theta)
+
+
+def exponential_normal_optimal_rate(model, x):
+    r"""The maximiser :math:`\theta^*` of :func:`exponential_normal`, in closed form.
+
+    Setting :math:`d\mathcal L/du = 0` for :math:`u = 1/\theta` gives
+    :math:`\frac{2N}{\sigma^2} u^2 + (\lambda - \frac{\sum_i x_i}{\sigma^2}) u - 1 = 0`,
+    whose positive root is :math:`u^* = 1/\theta^*`.
+    """
+    if not isinstance(model, ExponentialNormal):
+        raise TypeError(f"model must be an ExponentialNormal, got {type(model).__name__}")
+    x = _data(x)
+    var = model.noise_scale**2
+    a, b = 2 * x.shape[0] / var, model.rate - jnp.sum(x) / var
+    u = (-b + jnp.sqrt(b**2 + 4 * a)) / (2 * a)
+    return 1.0 / u

@@ -1,0 +1,185 @@
+r"""Estimating the evidence :math:`\log p(x) = \log \int p(z, x)\, dz`.
+
+Three ways, each in log space so that nothing underflows:
+
+* :func:`trapezoid`: the trapezoid rule on a 1-D grid (deterministic; the
+  cost grows as :math:`K^d` with the dimension);
+* :func:`naive_monte_carlo`: average the likelihood over draws from the prior;
+* :func:`importance_sampling`: average :math:`p(z, x)/r(z)` over draws from a
+  proposal :math:`r`, with the effective sample size as a diagnostic.
+
+The Monte Carlo estimators return an :class:`Estimate`.
+"""
+
+from typing import NamedTuple
+
+import jax
+import jax.numpy as jnp
+from jax.scipy.special import logsumexp
+
+from vibook import _checks
+
+
+class Estimate(NamedTuple):
+    """A Monte Carlo estimate of the log evidence.
+
+    Attributes
+    ----------
+    log_marginal : Array
+        :math:`\\log \\hat p(x) = \\log \\frac1n \\sum_i w_i`.
+    rel_std_err : Array
+        The standard error of :math:`\\hat p(x)` divided by :math:`\\hat p(x)`,
+        which is also (to first order) the standard error of
+        :math:`\\log \\hat p(x)`.
+    ess : Array
+        The effective sample size :math:`(\\sum_i w_i)^2 / \\sum_i w_i^2`.
+    """
+
+    log_marginal: jax.Array
+    rel_std_err: jax.Array
+    ess: jax.Array
+
+
+def trapezoid(log_f, grid, tail_tol=1e-6):
+    r"""The trapezoid rule for :math:`\log \int f(z)\, dz`, computed in log space.
+
+    .. math::
+
+        \log \int f \approx \log \sum_k w_k f(z_k), \qquad
+        w_k = \tfrac12 (z_{k+1} - z_{k-1})
+
+    (with one-sided widths at the ends), evaluated with log-sum-exp. Its error
+    falls as :math:`O(h^2)` in the spacing :math:`h` for smooth :math:`f`
+    (Davis & Rabinowitz 1984; Robert & Casella 2004, §3.1).
+
+    Parameters
+    ----------
+    log_f : callable
+        ``log_f(z)`` returns :math:`\log f` elementwise for an array ``z``,
+        e.g. ``lambda z: model.log_joint(z, x)``.
+    grid : array of shape (K,)
+        Strictly increasing points, ``K >= 2``.
+    tail_tol : float
+        The grid must cover the support: :math:`f` one step beyond either end
+        must be below ``tail_tol`` times its largest value on the grid.
+
+    Returns
+    -------
+    Array
+        The estimate of :math:`\log \int f(z)\, dz`.
+    """
+    if not callable(log_f):
+        raise TypeError(f"log_f must be callable as log_f(z), got {type(log_f).__name__}")
+    grid = _checks.array(grid, "grid", ndim=1)
+    _checks.positive(tail_tol, "tail_tol")
+    if grid.shape[0] < 2:
+        raise ValueError(f"grid must have at least 2 points, got {grid.shape[0]}")
+    steps = jnp.diff(grid)                                            # (K-1,)
+    if _checks.is_concrete(steps) and not bool(jnp.all(steps > 0)):
+        raise ValueError("grid must be strictly increasing")
+    log_values = jnp.asarray(log_f(grid))                             # (K,)
+    if log_values.shape != grid.shape:
+        raise ValueError(f"log_f(grid) must have the grid's shape {grid.shape}, got {log_values.shape}")
+    widths = 0.5 * (jnp.concatenate([steps, jnp.zeros(1)]) + jnp.concatenate([jnp.zeros(1), steps]))
+    if _checks.is_concrete(log_values):
+        outside = jnp.asarray(log_f(jnp.stack([grid[0] - steps[0], grid[-1] + steps[-1]])))
+        peak = jnp.max(log_values)
+        if not bool(jnp.isfinite(peak)):
+            raise ValueError("log_f is -inf (or NaN) on the whole grid: the grid misses the support")
+        if bool(jnp.any(outside - peak > jnp.log(tail_tol))):
+            raise ValueError(
+                f"grid does not cover the support: f just outside [{float(grid[0]):g}, "
+                f"{float(grid[-1]):g}] is more than tail_tol={tail_tol:g} times its peak; widen the grid")
+    return logsumexp(log_values + jnp.log(widths))
+
+
+def from_log_weights(log_w):
+    r"""An :class:`Estimate` from log importance weights :math:`\log w_i`.
+
+    .. math::
+
+        \log \hat p = \operatorname{logsumexp}(\log w) - \log n, \qquad
+        \mathrm{ESS} = \frac{(\sum_i w_i)^2}{\sum_i w_i^2}
+
+    (Kong 1992; Owen 2013, §9.3). The relative standard error is
+    :math:`\mathrm{sd}(w) / (\bar w \sqrt n)`.
+    """
+    log_w = _checks.array(log_w, "log_w", ndim=1)
+    n = log_w.shape[0]
+    if n < 2:
+        raise ValueError(f"log_w must hold at least 2 weights, got {n}")
+    log_mean = logsumexp(log_w) - jnp.log(n)
+    ratio = jnp.exp(log_w - log_mean)                                 # w_i / mean(w), (n,)
+    rel_std_err = jnp.std(ratio, ddof=1) / jnp.sqrt(n)
+    ess = jnp.exp(2 * logsumexp(log_w) - logsumexp(2 * log_w))
+    return Estimate(log_mean, rel_std_err, ess)
+
+
+def importance_sampling(key, log_joint, sample_proposal, log_proposal, n):
+    r"""Importance sampling: :math:`p(x) = \mathbb{E}_{r}[p(z, x)/r(z)]`.
+
+    .. math::
+
+        \hat p(x) = \frac1n \sum_{i=1}^n \frac{p(z_i, x)}{r(z_i)}, \qquad z_i \sim r.
+
+    Unbiased for any proposal :math:`r` that is positive wherever
+    :math:`p(z, x)` is; its variance is small when :math:`r` is close to the
+    posterior (Owen 2013, ch. 9).
+
+    Parameters
+    ----------
+    key : PRNG key
+    log_joint : callable
+        ``log_joint(z)``: :math:`\log p(z, x)` elementwise, with ``x`` fixed.
+    sample_proposal : callable
+        ``sample_proposal(key, n)`` returns ``n`` draws from :math:`r`.
+    log_proposal : callable
+        ``log_proposal(z)``: :math:`\log r(z)` elementwise.
+    n : int
+        Number of draws, ``>= 2``.
+
+    Returns
+    -------
+    Estimate
+    """
+    key = _checks.key(key)
+    n = _checks.positive_int(n, "n")
+    for name, fn in [("log_joint", log_joint), ("sample_proposal", sample_proposal),
+                     ("log_proposal", log_proposal)]:
+        if not callable(fn):
+            raise TypeError(f"{name} must be callable, got {type(fn).__name__}")
+    z = sample_proposal(key, n)                                       # (n,)
+    return from_log_weights(log_joint(z) - log_proposal(z))
+
+
+def naive_monte_carlo(key, log_likelihood, sample_prior, n):
+    r"""Naive Monte Carlo: :math:`p(x) = \mathbb{E}_{p(z)}[p(x \mid z)]`.
+
+    .. math::
+
+        \hat p(x) = \frac1n \sum_{i=1}^n p(x \mid z_i), \qquad z_i \sim p(z).
+
+    This is :func:`importance_sampling` with the prior as the proposal, so
+    the weights are the likelihoods. It fails when the likelihood is much
+    narrower than the prior: almost no draw lands where it is large.
+
+    Parameters
+    ----------
+    key : PRNG key
+    log_likelihood : callable
+        ``log_likelihood(z)``: :math:`\log p(x \mid z)` elementwise.
+    sample_prior : callable
+        ``sample_prior(key, n)`` returns ``n`` draws from :math:`p(z)`.
+    n : int
+        Number of draws, ``>= 2``.
+
+    Returns
+    -------
+    Estimate
+    """
+    key = _checks.key(key)
+    n = _checks.positive_int(n, "n")
+    for name, fn in [("log_likelihood", log_likelihood), ("sample_prior", sample_prior)]:
+        if not callable(fn):
+            raise TypeError(f"{name} must be callable, got {type(fn).__name__}")
+    return from_log_weights(log_likelihood(sample_prior(key, n)))
