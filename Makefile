@@ -7,7 +7,7 @@ BOOK := _build/html/index.html
 CHAPTERS := $(sort $(wildcard chapters/*.ipynb))
 # Chromium for the browser tests: Debian's, unless CHROMIUM says otherwise.
 export CHROMIUM ?= /usr/bin/chromium
-export JAX_PLATFORMS ?= cpu
+export PATH := $(CURDIR)/$(VENV)/bin:$(PATH)
 export PYTHONHASHSEED := 0
 
 .PHONY: book test unit nbval site browser execute bench clean help
@@ -35,7 +35,7 @@ unit: $(BIN)/.installed
 
 nbval: $(BIN)/.installed
 	$(BIN)/python -m pytest --nbval $(CHAPTERS) --nbval-sanitize-with tests/nbval_sanitize.cfg \
-		--nbval-cell-timeout 300 -p no:cacheprovider --durations=0
+		--nbval-current-env --nbval-cell-timeout 300 -p no:cacheprovider --durations=0
 
 site: $(BIN)/.installed
 	rm -rf _build
