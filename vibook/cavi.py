@@ -45,12 +45,12 @@ class MixtureState(NamedTuple):
 
     Attributes
     ----------
-    m : Array, shape (K, D)
-        Means of :math:`q(\\mu_k) = \\mathcal{N}(m_k, s^2_k I_D)`.
-    s2 : Array, shape (K,)
-        Variances :math:`s^2_k` of :math:`q(\\mu_k)`.
-    phi : Array, shape (N, K)
-        Assignment probabilities of :math:`q(c_i) = \\mathrm{Cat}(\\phi_i)`.
+    m : Array
+        Shape (K, D). Means of :math:`q(\\mu_k) = \\mathcal{N}(m_k, s^2_k I_D)`.
+    s2 : Array
+        Shape (K,). Variances :math:`s^2_k` of :math:`q(\\mu_k)`.
+    phi : Array
+        Shape (N, K). Assignment probabilities of :math:`q(c_i) = \\mathrm{Cat}(\\phi_i)`.
     """
 
     m: jax.Array

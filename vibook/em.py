@@ -34,12 +34,12 @@ class GMMParams(NamedTuple):
 
     Attributes
     ----------
-    weights : Array, shape (K,)
-        Mixing weights :math:`\\pi_k > 0`, summing to 1.
-    means : Array, shape (K, D)
-        Component means :math:`\\mu_k`.
-    covs : Array, shape (K, D, D)
-        Component covariances :math:`\\Sigma_k`, symmetric positive definite.
+    weights : Array
+        Shape (K,). Mixing weights :math:`\\pi_k > 0`, summing to 1.
+    means : Array
+        Shape (K, D). Component means :math:`\\mu_k`.
+    covs : Array
+        Shape (K, D, D). Component covariances :math:`\\Sigma_k`, symmetric positive definite.
     """
 
     weights: jax.Array
@@ -54,8 +54,8 @@ class EMState(NamedTuple):
     ----------
     params : GMMParams
         The current parameters :math:`\\theta`.
-    log_joint : Array, shape (N, K)
-        :math:`\\log \\pi_k + \\log\\mathcal{N}(x_i; \\mu_k, \\Sigma_k)` under
+    log_joint : Array
+        Shape (N, K). :math:`\\log \\pi_k + \\log\\mathcal{N}(x_i; \\mu_k, \\Sigma_k)` under
         ``params``: kept so that the next E-step reuses the densities that the
         previous iteration computed for its log-likelihood.
     """
