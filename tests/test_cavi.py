@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 from hypothesis import given, settings, strategies as st
 from jax import enable_x64
+from jax.scipy.special import gammaln
 from scipy import stats
 
 from vibook import cavi
@@ -124,3 +125,116 @@ def test_mixture_bad_input():
         cavi.mixture_elbo(state._replace(phi=state.phi[:5]), x, 1.0)
     with pytest.raises(TypeError, match="state"):
         cavi.mixture_elbo(tuple(state), x, 1.0)
+
+
+# ------------------------------------------------------------ normal-gamma ---
+
+PRIOR = cavi.NormalGamma(mean=0.0, precision_scale=0.5, shape=2.0, rate=1.0)
+
+
+def _log_evidence(x, prior):
+    """log p(x) of the normal-gamma model in closed form (Murphy 2012, eq. 4.204)."""
+    post = cavi.normal_gamma_posterior(x, prior)
+    n = x.shape[0]
+    return float(gammaln(post.shape) - gammaln(prior.shape) + prior.shape * np.log(prior.rate)
+                 - post.shape * np.log(post.rate) + 0.5 * np.log(prior.precision_scale / post.precision_scale)
+                 - 0.5 * n * np.log(2 * np.pi))
+
+
+def test_normal_gamma_satisfies_bishops_fixed_point():
+    with enable_x64():
+        x = 1.5 + 0.7 * jax.random.normal(jax.random.key(0), (20,), dtype=jnp.float64)
+        state, trace = cavi.normal_gamma_fit(x, PRIOR, 50, tau_mean=0.1)
+        xs, n = np.asarray(x), 20
+        mu0, lam0, a0, b0 = PRIOR
+        e_tau = float(state.tau_shape / state.tau_rate)
+        # Bishop (2006), eqs. 10.26, 10.27, 10.29, 10.30, written out with numpy.
+        assert np.isclose(float(state.mu_mean), (lam0 * mu0 + xs.sum()) / (lam0 + n), rtol=1e-12)
+        assert np.isclose(float(state.mu_precision), (lam0 + n) * e_tau, rtol=1e-10)
+        assert np.isclose(float(state.tau_shape), a0 + (n + 1) / 2)
+        m, v = float(state.mu_mean), 1 / float(state.mu_precision)
+        b_n = b0 + 0.5 * (np.sum(xs**2) - 2 * m * xs.sum() + n * (m**2 + v)
+                          + lam0 * (m**2 + v - 2 * mu0 * m + mu0**2))
+        assert np.isclose(float(state.tau_rate), b_n, rtol=1e-10)
+        # Monotone ELBO, below the exact log evidence.
+        trace = np.asarray(trace)
+        assert np.all(np.diff(trace) >= -1e-10)
+        assert trace[-1] < _log_evidence(x, PRIOR)
+
+
+def test_normal_gamma_moments_close_to_exact_for_large_n():
+    with enable_x64():
+        x = -2.0 + 0.5 * jax.random.normal(jax.random.key(1), (5000,), dtype=jnp.float64)
+        state, trace = cavi.normal_gamma_fit(x, PRIOR, 30)
+        post = cavi.normal_gamma_posterior(x, PRIOR)
+        # Exact marginals: tau ~ Gam(a, b); mu is Student-t with variance b / ((a - 1) lambda).
+        exact = dict(mu_mean=post.mean, mu_var=post.rate / ((post.shape - 1) * post.precision_scale),
+                     tau_mean=post.shape / post.rate, tau_var=post.shape / post.rate**2)
+        approx = dict(mu_mean=state.mu_mean, mu_var=1 / state.mu_precision,
+                      tau_mean=state.tau_shape / state.tau_rate, tau_var=state.tau_shape / state.tau_rate**2)
+        for name in exact:
+            assert np.isclose(float(approx[name]), float(exact[name]), rtol=2e-3), name
+        # The gap to the evidence (a KL) shrinks to almost nothing.
+        assert 0 < _log_evidence(x, PRIOR) - float(trace[-1]) < 1e-2
+        # Sanity: the exact posterior matches scipy's gamma for tau's mean.
+        assert np.isclose(stats.gamma(float(post.shape), scale=1 / float(post.rate)).mean(),
+                          float(exact["tau_mean"]))
+
+
+def test_normal_gamma_bad_input():
+    x = jnp.array([0.1, 0.5, -0.3])
+    with pytest.raises(ValueError, match="x"):
+        cavi.normal_gamma_fit(x.at[0].set(jnp.nan), PRIOR, 5)
+    with pytest.raises(ValueError, match="x"):
+        cavi.normal_gamma_fit(x[None, :], PRIOR, 5)
+    for field in ("precision_scale", "shape", "rate"):
+        with pytest.raises(ValueError, match=f"prior.{field}"):
+            cavi.normal_gamma_fit(x, PRIOR._replace(**{field: 0.0}), 5)
+        with pytest.raises(ValueError, match=f"prior.{field}"):
+            cavi.normal_gamma_posterior(x, PRIOR._replace(**{field: -1.0}))
+    with pytest.raises(TypeError, match="prior"):
+        cavi.normal_gamma_fit(x, (0.0, 1.0, 1.0, 1.0), 5)
+    with pytest.raises(ValueError, match="tau_mean"):
+        cavi.normal_gamma_fit(x, PRIOR, 5, tau_mean=-1.0)
+
+
+# ------------------------------------------------------- correlated Gaussian ---
+
+@pytest.mark.parametrize("rho", [0.0, 0.5, 0.9, -0.95])
+def test_gaussian_mean_field_closed_form(rho):
+    cov = jnp.array([[1.0, rho], [rho, 1.0]]) * jnp.array([[1.0, 2.0], [2.0, 4.0]])   # scales 1, 2
+    precision = jnp.linalg.inv(cov)
+    mean = jnp.array([1.0, -2.0])
+    state, kl = cavi.gaussian_fit(mean, precision, jnp.array([3.0, 3.0]), 200)
+    # The optimum: the right means, variances 1 / Lambda_jj = (1 - rho^2) Sigma_jj.
+    np.testing.assert_allclose(state.m, mean, atol=1e-3)
+    np.testing.assert_allclose(state.var, (1 - rho**2) * jnp.diag(cov), rtol=1e-4)
+    # Residual KL = -0.5 log(1 - rho^2), and the KL never increases.
+    assert np.isclose(float(kl[-1]), -0.5 * np.log(1 - rho**2), atol=1e-4)
+    assert np.all(np.diff(np.asarray(kl)) <= 1e-5)
+
+
+def test_gaussian_kl_against_monte_carlo():
+    cov = jnp.array([[1.0, 0.6], [0.6, 2.0]])
+    state = cavi.GaussianState(jnp.array([0.3, -0.4]), jnp.array([0.5, 1.5]))
+    m, sd = state.m[None, :], jnp.sqrt(state.var)[None, :]
+    z = m + sd * jax.random.normal(jax.random.key(0), (200_000, 2))
+    log_q = jnp.sum(jax.scipy.stats.norm.logpdf(z, m, sd), axis=1)
+    log_p = jax.scipy.stats.multivariate_normal.logpdf(z, jnp.zeros(2), cov)
+    samples = np.asarray(log_q - log_p)
+    exact = float(cavi.gaussian_kl(state, jnp.zeros(2), jnp.linalg.inv(cov)))
+    assert abs(samples.mean() - exact) < 4 * samples.std() / np.sqrt(samples.size)
+
+
+def test_gaussian_bad_input():
+    mean, precision = jnp.zeros(2), jnp.eye(2)
+    with pytest.raises(ValueError, match="precision"):
+        cavi.gaussian_fit(mean, jnp.array([[1.0, 2.0], [2.0, 1.0]]), mean, 5)
+    with pytest.raises(ValueError, match="symmetric"):
+        cavi.gaussian_fit(mean, jnp.array([[1.0, 0.5], [0.0, 1.0]]), mean, 5)
+    with pytest.raises(ValueError, match="precision"):
+        cavi.gaussian_fit(mean, jnp.eye(3), mean, 5)
+    with pytest.raises(ValueError, match="m0"):
+        cavi.gaussian_fit(mean, precision, jnp.zeros(3), 5)
+    with pytest.raises(ValueError, match="mean"):
+        cavi.gaussian_fit(mean.at[0].set(jnp.inf), precision, mean, 5)

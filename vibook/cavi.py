@@ -262,3 +262,332 @@ def _mixture_scan_impl(state, x, prior_scale, num_iters):
 
 
 _mixture_scan = jax.jit(_mixture_scan_impl, static_argnames="num_iters")
+
+
+# ---------------------------------------------------------------------------
+# Gaussian with unknown mean and precision (Bishop 2006, §10.1.3)
+#   tau ~ Gam(a0, b0),  mu | tau ~ N(mu0, 1/(lambda0 tau)),  x_n | mu, tau ~ N(mu, 1/tau)
+#   q(mu) = N(mu_N, 1/lambda_N),  q(tau) = Gam(a_N, b_N)
+# ---------------------------------------------------------------------------
+
+
+class NormalGamma(NamedTuple):
+    """Normal–gamma distribution :math:`\\mathcal{N}(\\mu; m, (\\lambda\\tau)^{-1})\\,\\mathrm{Gam}(\\tau; a, b)`.
+
+    Used for the prior and for the exact posterior.
+
+    Attributes
+    ----------
+    mean : float
+        :math:`m`, the mean of :math:`\\mu`.
+    precision_scale : float
+        :math:`\\lambda > 0`: :math:`\\mu` has precision :math:`\\lambda\\tau`.
+    shape : float
+        :math:`a > 0`, the gamma shape of :math:`\\tau`.
+    rate : float
+        :math:`b > 0`, the gamma rate of :math:`\\tau`.
+    """
+
+    mean: float
+    precision_scale: float
+    shape: float
+    rate: float
+
+
+class NormalGammaState(NamedTuple):
+    """Mean-field factors :math:`q(\\mu) = \\mathcal{N}(m, 1/\\ell)` and :math:`q(\\tau) = \\mathrm{Gam}(a, b)`.
+
+    Attributes
+    ----------
+    mu_mean : Array
+        :math:`m = \\mu_N`.
+    mu_precision : Array
+        :math:`\\ell = \\lambda_N`.
+    tau_shape : Array
+        :math:`a_N`.
+    tau_rate : Array
+        :math:`b_N`.
+    """
+
+    mu_mean: jax.Array
+    mu_precision: jax.Array
+    tau_shape: jax.Array
+    tau_rate: jax.Array
+
+
+def _check_prior(prior):
+    if not isinstance(prior, NormalGamma):
+        raise TypeError(f"prior must be a NormalGamma(mean, precision_scale, shape, rate), "
+                        f"got {type(prior).__name__}")
+    _checks.finite(prior.mean, "prior.mean")
+    for name in ("precision_scale", "shape", "rate"):
+        _checks.positive(getattr(prior, name), f"prior.{name}")
+
+
+def _data_1d(x):
+    x = _checks.array(x, "x", ndim=1)
+    if x.shape[0] < 1:
+        raise ValueError("x must contain at least one observation")
+    return x
+
+
+def normal_gamma_posterior(x, prior):
+    r"""The exact posterior :math:`p(\mu, \tau \mid x)`, again normal–gamma.
+
+    .. math::
+
+        m_N = \frac{\lambda_0 \mu_0 + N\bar x}{\lambda_0 + N}, \quad
+        \lambda_N = \lambda_0 + N, \quad a_N = a_0 + \frac N2, \quad
+        b_N = b_0 + \frac12\sum_n (x_n - \bar x)^2 + \frac{\lambda_0 N (\bar x - \mu_0)^2}{2(\lambda_0 + N)}
+
+    (Murphy 2012, §4.6.3.3; Bishop 2006, exercise 2.44).
+
+    Parameters
+    ----------
+    x : array_like, shape (N,)
+    prior : NormalGamma
+
+    Returns
+    -------
+    NormalGamma
+    """
+    x = _data_1d(x)
+    _check_prior(prior)
+    mu0, lam0, a0, b0 = prior
+    n, xbar = x.shape[0], jnp.mean(x)
+    return NormalGamma(mean=(lam0 * mu0 + n * xbar) / (lam0 + n), precision_scale=lam0 + n + 0.0 * xbar,
+                       shape=a0 + n / 2 + 0.0 * xbar,
+                       rate=b0 + 0.5 * jnp.sum((x - xbar) ** 2) + lam0 * n * (xbar - mu0) ** 2 / (2 * (lam0 + n)))
+
+
+def normal_gamma_update_mu(tau_mean, x, prior):
+    r"""The :math:`q(\mu)` update (Bishop 2006, eqs. 10.26–10.27).
+
+    .. math::
+
+        \mu_N = \frac{\lambda_0\mu_0 + N\bar x}{\lambda_0 + N}, \qquad
+        \lambda_N = (\lambda_0 + N)\,\mathbb{E}[\tau]
+
+    Returns
+    -------
+    mu_mean, mu_precision : Array
+    """
+    mu0, lam0, _, _ = prior
+    n = x.shape[0]
+    return (lam0 * mu0 + jnp.sum(x)) / (lam0 + n), (lam0 + n) * tau_mean
+
+
+def normal_gamma_update_tau(mu_mean, mu_precision, x, prior):
+    r"""The :math:`q(\tau)` update (Bishop 2006, eqs. 10.29–10.30).
+
+    .. math::
+
+        a_N = a_0 + \frac{N + 1}{2}, \qquad
+        b_N = b_0 + \frac12 \mathbb{E}_{\mu}\Big[\sum_n (x_n - \mu)^2 + \lambda_0(\mu - \mu_0)^2\Big],
+
+    with :math:`\mathbb{E}[(y - \mu)^2] = (y - \mu_N)^2 + 1/\lambda_N`.
+
+    Returns
+    -------
+    tau_shape, tau_rate : Array
+    """
+    mu0, lam0, a0, b0 = prior
+    n = x.shape[0]
+    var = 1.0 / mu_precision
+    expected_sq = jnp.sum((x - mu_mean) ** 2) + n * var + lam0 * ((mu_mean - mu0) ** 2 + var)
+    return a0 + (n + 1) / 2 + 0.0 * mu_mean, b0 + 0.5 * expected_sq
+
+
+def normal_gamma_elbo(state, x, prior):
+    r"""The exact ELBO :math:`\mathbb{E}_q[\log p(x, \mu, \tau)] + H[q(\mu)] + H[q(\tau)]`.
+
+    Uses :math:`\mathbb{E}[\tau] = a_N/b_N` and
+    :math:`\mathbb{E}[\log\tau] = \psi(a_N) - \log b_N`.
+
+    Returns
+    -------
+    Array, scalar
+    """
+    mu0, lam0, a0, b0 = prior
+    m, ell, a, b = state
+    n = x.shape[0]
+    e_tau, e_log_tau = a / b, digamma(a) - jnp.log(b)
+    var = 1.0 / ell
+    log_lik = 0.5 * n * (e_log_tau - _LOG_2PI) - 0.5 * e_tau * (jnp.sum((x - m) ** 2) + n * var)
+    log_p_mu = 0.5 * (jnp.log(lam0) + e_log_tau - _LOG_2PI) - 0.5 * lam0 * e_tau * ((m - mu0) ** 2 + var)
+    log_p_tau = a0 * jnp.log(b0) - gammaln(a0) + (a0 - 1) * e_log_tau - b0 * e_tau
+    entropy_mu = 0.5 * (_LOG_2PI + 1 - jnp.log(ell))
+    entropy_tau = a - jnp.log(b) + gammaln(a) + (1 - a) * digamma(a)
+    return log_lik + log_p_mu + log_p_tau + entropy_mu + entropy_tau
+
+
+def normal_gamma_init(x, prior, tau_mean=1.0):
+    """Start CAVI from a guess :math:`\\mathbb{E}[\\tau]` = ``tau_mean``.
+
+    :math:`q(\\mu)` is set by :func:`normal_gamma_update_mu` for that guess, and
+    :math:`q(\\tau)` has the shape :math:`a_0 + (N+1)/2` it keeps throughout and
+    the rate that gives the guessed mean.
+
+    Parameters
+    ----------
+    x : array_like, shape (N,)
+    prior : NormalGamma
+    tau_mean : float
+        Initial guess of :math:`\\mathbb{E}[\\tau] > 0`.
+
+    Returns
+    -------
+    NormalGammaState
+    """
+    x = _data_1d(x)
+    _check_prior(prior)
+    _checks.positive(tau_mean, "tau_mean")
+    m, ell = normal_gamma_update_mu(tau_mean, x, prior)
+    a = prior.shape + (x.shape[0] + 1) / 2
+    return NormalGammaState(jnp.asarray(m, x.dtype), jnp.asarray(ell, x.dtype),
+                            jnp.asarray(a, x.dtype), jnp.asarray(a / tau_mean, x.dtype))
+
+
+def normal_gamma_step(state, x, prior):
+    """One CAVI sweep: update :math:`q(\\tau)` given :math:`q(\\mu)`, then :math:`q(\\mu)` given :math:`q(\\tau)`.
+
+    Returns
+    -------
+    state : NormalGammaState
+    elbo : Array, scalar
+    """
+    a, b = normal_gamma_update_tau(state.mu_mean, state.mu_precision, x, prior)
+    m, ell = normal_gamma_update_mu(a / b, x, prior)
+    new = NormalGammaState(m, ell, a, b)
+    return new, normal_gamma_elbo(new, x, prior)
+
+
+def normal_gamma_fit(x, prior, num_iters, tau_mean=1.0):
+    """Run normal–gamma CAVI for ``num_iters`` sweeps in ``lax.scan``.
+
+    Parameters
+    ----------
+    x : array_like, shape (N,)
+    prior : NormalGamma
+    num_iters : int
+    tau_mean : float
+        Initial guess of :math:`\\mathbb{E}[\\tau]`.
+
+    Returns
+    -------
+    state : NormalGammaState
+    elbo_trace : Array, shape (num_iters,)
+    """
+    num_iters = _checks.positive_int(num_iters, "num_iters")
+    state = normal_gamma_init(x, prior, tau_mean)
+    x = jnp.asarray(x, state.mu_mean.dtype)
+    prior = NormalGamma(*(jnp.asarray(v, x.dtype) for v in prior))
+    return jax.lax.scan(lambda s, _: normal_gamma_step(s, x, prior), state, None, length=num_iters)
+
+
+# ---------------------------------------------------------------------------
+# Fully factorised Gaussian approximation of a correlated Gaussian (Bishop 2006, §10.1.2)
+#   p(z) = N(mean, Lambda^{-1});  q(z) = prod_j N(z_j; m_j, 1/Lambda_jj)
+# ---------------------------------------------------------------------------
+
+
+class GaussianState(NamedTuple):
+    """Mean-field factors :math:`q(z_j) = \\mathcal{N}(m_j, v_j)`.
+
+    Attributes
+    ----------
+    m : Array
+        Shape (D,). The factor means.
+    var : Array
+        Shape (D,). The factor variances :math:`v_j = 1/\\Lambda_{jj}`.
+    """
+
+    m: jax.Array
+    var: jax.Array
+
+
+def _check_gaussian(mean, precision):
+    mean = _checks.array(mean, "mean", ndim=1)
+    precision = _checks.array(precision, "precision", shape=(mean.shape[0], mean.shape[0]))
+    if not bool(jnp.allclose(precision, precision.T, rtol=1e-5, atol=1e-6)):
+        raise ValueError("precision must be symmetric")
+    if not bool(jnp.all(jnp.isfinite(jnp.linalg.cholesky(precision)))):
+        raise ValueError("precision must be positive definite")
+    return mean, precision
+
+
+def gaussian_kl(state, mean, precision):
+    r"""The exact :math:`\mathrm{KL}(q \,\|\, p)` for :math:`p = \mathcal{N}(\text{mean}, \Lambda^{-1})`.
+
+    .. math::
+
+        \mathrm{KL} = \tfrac12\Big[\operatorname{tr}(\Lambda V) + (m - \text{mean})^\top\Lambda(m - \text{mean})
+        - D - \log\det\Lambda - \sum_j \log v_j\Big], \quad V = \operatorname{diag}(v).
+
+    Since :math:`p` is normalised, the ELBO is :math:`-\mathrm{KL}`.
+
+    Returns
+    -------
+    Array, scalar
+    """
+    diff = state.m - mean
+    _, log_det = jnp.linalg.slogdet(precision)
+    return 0.5 * (jnp.sum(jnp.diag(precision) * state.var) + diff @ precision @ diff
+                  - mean.shape[0] - log_det - jnp.sum(jnp.log(state.var)))
+
+
+def gaussian_init(mean, precision, m0):
+    """Start from factor means ``m0``; the variances are :math:`1/\\Lambda_{jj}` from the start.
+
+    Parameters
+    ----------
+    mean : array_like, shape (D,)
+    precision : array_like, shape (D, D)
+        :math:`\\Lambda`, symmetric positive definite.
+    m0 : array_like, shape (D,)
+
+    Returns
+    -------
+    GaussianState
+    """
+    mean, precision = _check_gaussian(mean, precision)
+    m0 = _checks.array(m0, "m0", shape=mean.shape)
+    return GaussianState(m0, 1.0 / jnp.diag(precision))
+
+
+def gaussian_step(state, mean, precision):
+    r"""One CAVI sweep over the coordinates :math:`j = 1, \dots, D` in turn.
+
+    .. math::
+
+        m_j \leftarrow \text{mean}_j - \frac{1}{\Lambda_{jj}} \sum_{k \ne j} \Lambda_{jk}(m_k - \text{mean}_k)
+
+    (Bishop 2006, eq. 10.13).
+
+    Returns
+    -------
+    state : GaussianState
+    kl : Array, scalar
+        :math:`\mathrm{KL}(q \| p)` after the sweep (never increases).
+    """
+    def update(j, m):
+        off_diag = precision[j] @ (m - mean) - precision[j, j] * (m[j] - mean[j])
+        return m.at[j].set(mean[j] - off_diag / precision[j, j])
+
+    m = jax.lax.fori_loop(0, mean.shape[0], update, state.m)
+    new = GaussianState(m, state.var)
+    return new, gaussian_kl(new, mean, precision)
+
+
+def gaussian_fit(mean, precision, m0, num_iters):
+    """Run mean-field CAVI on a Gaussian target for ``num_iters`` sweeps in ``lax.scan``.
+
+    Returns
+    -------
+    state : GaussianState
+    kl_trace : Array, shape (num_iters,)
+    """
+    num_iters = _checks.positive_int(num_iters, "num_iters")
+    state = gaussian_init(mean, precision, m0)
+    mean, precision = _check_gaussian(mean, precision)
+    return jax.lax.scan(lambda s, _: gaussian_step(s, mean, precision), state, None, length=num_iters)
