@@ -27,13 +27,6 @@ def fmt(value, digits):
     return text[:-1] if text.endswith(".") else text
 
 
-class _Number(str):
-    """A formatted number that displays without quotes (for ``glue``)."""
-
-    def __repr__(self):
-        return str(self)
-
-
 def show(digits=6, glue=True, **values):
     """Print ``name = value`` lines, rounded, and glue each value for the prose.
 
@@ -42,9 +35,10 @@ def show(digits=6, glue=True, **values):
     digits : int
         Significant digits to keep.
     glue : bool
-        Also store each formatted value with ``myst_nb.glue(name, ...,
-        display=False)``, so that ``{glue:text}`name``` in the prose shows
-        exactly the printed digits (skipped when myst-nb is not installed).
+        Also store each formatted value, as a string, with ``myst_nb.glue(name,
+        text, display=False)``, so that ``{glue:text}`name``` in the prose shows
+        exactly the printed digits, trailing zeros included (skipped when
+        myst-nb is not installed).
     **values : float or int
         The numbers to report, by name.
     """
@@ -57,7 +51,7 @@ def show(digits=6, glue=True, **values):
     print("\n".join(f"{name:<{width}} = {text}" for name, text in texts.items()))
     if glue:
         for name, text in texts.items():
-            _glue(name, _Number(text))
+            _glue(name, text)
 
 
 def _is_int(value):
