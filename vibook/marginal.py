@@ -165,21 +165,15 @@ def naive_monte_carlo(key, log_likelihood, sample_prior, n):
 
     Parameters
     ----------
-    key : PRNG key
+    key, n
+        As in :func:`importance_sampling`.
     log_likelihood : callable
         ``log_likelihood(z)``: :math:`\log p(x \mid z)` elementwise.
     sample_prior : callable
         ``sample_prior(key, n)`` returns ``n`` draws from :math:`p(z)`.
-    n : int
-        Number of draws, ``>= 2``.
-
-    Returns
-    -------
-    Estimate
     """
-    key = _checks.key(key)
-    n = _checks.positive_int(n, "n")
     for name, fn in [("log_likelihood", log_likelihood), ("sample_prior", sample_prior)]:
         if not callable(fn):
             raise TypeError(f"{name} must be callable, got {type(fn).__name__}")
-    return from_log_weights(log_likelihood(sample_prior(key, n)))
+    # log w = log p(z, x) - log p(z) = log p(x | z): the prior cancels.
+    return importance_sampling(key, log_likelihood, sample_prior, jnp.zeros_like, n)
