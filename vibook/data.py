@@ -145,8 +145,6 @@ def synthetic_mixture(key, n, means, scales=1.0, weights=None):
     labels : Array of int, shape (n,)
         The component :math:`c_i` each point came from.
     """
-    import jax
-
     _checks.key(key)
     n = _checks.positive_int(n, "n")
     means = _checks.array(means, "means", ndim=2)
