@@ -1,0 +1,439 @@
+r"""The full variational Gaussian mixture (Bishop 2006, §10.2).
+
+The model puts priors on every parameter of a :math:`K`-component mixture
+(Bishop 2006, eqs. 10.37–10.40):
+
+.. math::
+
+    \pi \sim \mathrm{Dir}(\alpha_0 \mathbf 1_K), \quad
+    \Lambda_k \sim \mathcal W(W_0, \nu_0), \quad
+    \mu_k \mid \Lambda_k \sim \mathcal N\big(m_0, (\beta_0\Lambda_k)^{-1}\big), \quad
+    z_n \mid \pi \sim \mathrm{Cat}(\pi), \quad
+    x_n \mid z_n = k \sim \mathcal N(\mu_k, \Lambda_k^{-1}).
+
+With the mean-field family :math:`q(z)\,q(\pi, \mu, \Lambda)` (eq. 10.42) the
+optimal factors are :math:`q(z_n) = \mathrm{Cat}(r_n)`,
+:math:`q(\pi) = \mathrm{Dir}(\alpha)` and
+:math:`q(\mu_k, \Lambda_k) = \mathcal N\big(m_k, (\beta_k\Lambda_k)^{-1}\big)\,\mathcal W(W_k, \nu_k)`.
+CAVI alternates :func:`update_local` (the responsibilities, eqs. 10.46–10.49,
+10.64–10.66) and :func:`update_global` (eqs. 10.51–10.63), and :func:`elbo`
+evaluates the bound exactly (eqs. 10.70–10.77). With a small :math:`\alpha_0`,
+components the data do not need are emptied: their expected weight
+:math:`\mathbb E[\pi_k] = \alpha_k / \sum_j \alpha_j` shrinks towards
+:math:`\alpha_0 / (N + K\alpha_0)` (Corduneanu & Bishop 2001).
+
+Functions: :func:`init`, :func:`step` and :func:`fit` (``lax.scan``), plus
+:func:`expected_weights` and :func:`expected_covariances` for reading the fit.
+"""
+
+import math
+from typing import NamedTuple
+
+import jax
+import jax.numpy as jnp
+from jax.scipy.special import digamma, gammaln, logsumexp, multigammaln, xlogy
+
+from vibook import _checks
+
+_LOG_2PI = math.log(2 * math.pi)      # a Python float: exact in float64 too
+
+
+class VBGMMPrior(NamedTuple):
+    """Hyper-parameters :math:`(\\alpha_0, \\beta_0, m_0, \\nu_0, W_0)` of the prior.
+
+    Attributes
+    ----------
+    concentration : float
+        :math:`\\alpha_0 > 0`, the symmetric Dirichlet concentration of :math:`\\pi`.
+    mean_precision : float
+        :math:`\\beta_0 > 0`: :math:`\\mu_k` has precision :math:`\\beta_0\\Lambda_k`.
+    mean : array_like
+        Shape (D,). :math:`m_0`, the prior mean of every :math:`\\mu_k`.
+    dof : float
+        :math:`\\nu_0 > D - 1`, the Wishart degrees of freedom.
+    scale : array_like
+        Shape (D, D). :math:`W_0`, the Wishart scale matrix, symmetric positive
+        definite; :math:`\\mathbb E[\\Lambda_k] = \\nu_0 W_0`. (scikit-learn's
+        ``covariance_prior`` is :math:`W_0^{-1}`.)
+    """
+
+    concentration: float
+    mean_precision: float
+    mean: jax.Array
+    dof: float
+    scale: jax.Array
+
+
+class VBGMMState(NamedTuple):
+    """The variational factors :math:`q(z)\\,q(\\pi)\\,\\prod_k q(\\mu_k, \\Lambda_k)`.
+
+    Attributes
+    ----------
+    resp : Array
+        Shape (N, K). Responsibilities :math:`r_{nk}` of :math:`q(z_n) = \\mathrm{Cat}(r_n)`.
+    concentration : Array
+        Shape (K,). :math:`\\alpha_k` of :math:`q(\\pi) = \\mathrm{Dir}(\\alpha)`.
+    mean_precision : Array
+        Shape (K,). :math:`\\beta_k`.
+    mean : Array
+        Shape (K, D). :math:`m_k`.
+    dof : Array
+        Shape (K,). :math:`\\nu_k`.
+    scale : Array
+        Shape (K, D, D). :math:`W_k`.
+    """
+
+    resp: jax.Array
+    concentration: jax.Array
+    mean_precision: jax.Array
+    mean: jax.Array
+    dof: jax.Array
+    scale: jax.Array
+
+
+# ------------------------------------------------------------------ checks ---
+
+def _data(x):
+    x = _checks.array(x, "x", ndim=2)
+    if x.shape[0] < 1 or x.shape[1] < 1:
+        raise ValueError(f"x must have shape (N, D) with N, D >= 1, got {x.shape}")
+    return x
+
+
+def _check_spd(a, name):
+    if _checks.is_concrete(a):
+        if not bool(jnp.allclose(a, jnp.swapaxes(a, -1, -2), rtol=1e-5, atol=1e-6)):
+            raise ValueError(f"{name} must be symmetric")
+        if not bool(jnp.all(jnp.isfinite(jnp.linalg.cholesky(a)))):
+            raise ValueError(f"{name} must be positive definite")
+
+
+def _check_prior(prior, x):
+    """Check the hyper-parameters against the data; return them as arrays of x's dtype."""
+    if not isinstance(prior, VBGMMPrior):
+        raise TypeError("prior must be a VBGMMPrior(concentration, mean_precision, mean, dof, scale), "
+                        f"got {type(prior).__name__}")
+    d = x.shape[1]
+    _checks.positive(prior.concentration, "prior.concentration")
+    _checks.positive(prior.mean_precision, "prior.mean_precision")
+    mean = _checks.array(prior.mean, "prior.mean", shape=(d,))
+    _checks.finite(prior.dof, "prior.dof")
+    if _checks.is_concrete(prior.dof) and not float(prior.dof) > d - 1:
+        raise ValueError(f"prior.dof must be > D - 1 = {d - 1}, got {float(prior.dof)}")
+    scale = _checks.array(prior.scale, "prior.scale", shape=(d, d))
+    _check_spd(scale, "prior.scale")
+    as_x = lambda v: jnp.asarray(v, x.dtype)                               # noqa: E731
+    return VBGMMPrior(as_x(prior.concentration), as_x(prior.mean_precision), as_x(mean),
+                      as_x(prior.dof), as_x(scale))
+
+
+def _check_state(state, x):
+    if not isinstance(state, VBGMMState):
+        raise TypeError(f"state must be a VBGMMState, got {type(state).__name__}")
+    n, d = x.shape
+    k = _checks.array(state.concentration, "state.concentration", ndim=1).shape[0]
+    _checks.array(state.resp, "state.resp", shape=(n, k))
+    _checks.array(state.mean_precision, "state.mean_precision", shape=(k,))
+    _checks.array(state.mean, "state.mean", shape=(k, d))
+    _checks.array(state.dof, "state.dof", shape=(k,))
+    _checks.array(state.scale, "state.scale", shape=(k, d, d))
+
+
+# ------------------------------------------------------------ expectations ---
+
+def _log_det(a):
+    """log |A| of symmetric positive-definite matrices, shape (..., D, D) -> (...)."""
+    return 2 * jnp.sum(jnp.log(jnp.diagonal(jnp.linalg.cholesky(a), axis1=-2, axis2=-1)), axis=-1)
+
+
+def _spd_inv(a):
+    """Inverse of symmetric positive-definite matrices (..., D, D), through Cholesky."""
+    lower = jnp.linalg.cholesky(a)
+    eye = jnp.broadcast_to(jnp.eye(a.shape[-1], dtype=a.dtype), a.shape)
+    return jax.scipy.linalg.cho_solve((lower, True), eye)
+
+
+def _expected_log_det_precision(dof, scale):
+    r""":math:`\ln\tilde\Lambda_k = \mathbb E\ln|\Lambda_k| = \sum_{i=1}^D \psi\big(\tfrac{\nu_k + 1 - i}{2}\big) + D\ln 2 + \ln|W_k|` (eq. 10.65)."""
+    d = scale.shape[-1]
+    psi = digamma(0.5 * (dof[:, None] - jnp.arange(d)[None, :]))         # (K, D)
+    return jnp.sum(psi, axis=1) + d * math.log(2.0) + _log_det(scale)
+
+
+def _expected_log_weights(concentration):
+    r""":math:`\ln\tilde\pi_k = \mathbb E\ln\pi_k = \psi(\alpha_k) - \psi(\sum_j \alpha_j)` (eq. 10.66)."""
+    return digamma(concentration) - digamma(jnp.sum(concentration))
+
+
+def _log_rho(state, x):
+    r"""The unnormalised log responsibilities :math:`\ln\rho_{nk}` (eq. 10.46), shape (N, K)."""
+    d = x.shape[1]
+    diff = x[None, :, :] - state.mean[:, None, :]                         # (K, N, D)
+    maha = jnp.einsum("kni,kij,knj->nk", diff, state.scale, diff)          # (N, K)
+    expected_quad = d / state.mean_precision[None, :] + state.dof[None, :] * maha   # eq. 10.64
+    return (_expected_log_weights(state.concentration)[None, :]
+            + 0.5 * _expected_log_det_precision(state.dof, state.scale)[None, :]
+            - 0.5 * d * _LOG_2PI - 0.5 * expected_quad)
+
+
+def _log_wishart_norm(dof, scale):
+    r""":math:`\ln B(W, \nu) = -\tfrac\nu2\ln|W| - \tfrac{\nu D}{2}\ln 2 - \ln\Gamma_D(\tfrac\nu2)` (eq. B.79)."""
+    d = scale.shape[-1]
+    return -0.5 * dof * _log_det(scale) - 0.5 * dof * d * math.log(2.0) - multigammaln(0.5 * dof, d)
+
+
+def _log_dirichlet_norm(concentration):
+    r""":math:`\ln C(\alpha) = \ln\Gamma(\sum_k\alpha_k) - \sum_k\ln\Gamma(\alpha_k)` (eq. B.23)."""
+    return gammaln(jnp.sum(concentration)) - jnp.sum(gammaln(concentration))
+
+
+# ----------------------------------------------------------------- updates ---
+
+def update_local(state, x):
+    r"""The :math:`q(z)` update: responsibilities from the current :math:`q(\pi)\,q(\mu, \Lambda)`.
+
+    .. math::
+
+        \ln\rho_{nk} = \mathbb E[\ln\pi_k] + \tfrac12\mathbb E[\ln|\Lambda_k|]
+        - \tfrac D2\ln 2\pi - \tfrac12\Big(D\beta_k^{-1}
+        + \nu_k (x_n - m_k)^\top W_k (x_n - m_k)\Big), \qquad
+        r_{nk} = \frac{\rho_{nk}}{\sum_j\rho_{nj}}
+
+    (Bishop 2006, eqs. 10.46, 10.49, 10.64–10.66), normalised in log space.
+
+    Parameters
+    ----------
+    state : VBGMMState
+        Only the global factors are used.
+    x : array_like, shape (N, D)
+
+    Returns
+    -------
+    Array, shape (N, K)
+    """
+    x = _data(x)
+    _check_state(state, x)
+    log_rho = _log_rho(state, x)                                          # (N, K)
+    return jnp.exp(log_rho - logsumexp(log_rho, axis=1, keepdims=True))
+
+
+def update_global(x, resp, prior):
+    r"""The :math:`q(\pi)\,q(\mu, \Lambda)` update from responsibilities ``resp``.
+
+    With :math:`N_k = \sum_n r_{nk}`, :math:`\bar x_k = \frac1{N_k}\sum_n r_{nk} x_n`
+    and :math:`S_k = \frac1{N_k}\sum_n r_{nk}(x_n - \bar x_k)(x_n - \bar x_k)^\top`
+    (eqs. 10.51–10.53),
+
+    .. math::
+
+        \alpha_k = \alpha_0 + N_k, \quad \beta_k = \beta_0 + N_k, \quad
+        m_k = \frac{\beta_0 m_0 + N_k\bar x_k}{\beta_k}, \quad \nu_k = \nu_0 + N_k,
+
+    .. math::
+
+        W_k^{-1} = W_0^{-1} + N_k S_k + \frac{\beta_0 N_k}{\beta_0 + N_k}(\bar x_k - m_0)(\bar x_k - m_0)^\top
+
+    (eqs. 10.58, 10.60–10.63). An empty component (:math:`N_k = 0`) gets the
+    prior back; :math:`\bar x_k` divides by :math:`N_k` plus ten machine
+    epsilons, as scikit-learn does, so that this gives no 0/0.
+
+    Parameters
+    ----------
+    x : array_like, shape (N, D)
+    resp : array_like, shape (N, K)
+        Rows are distributions over the :math:`K` components.
+    prior : VBGMMPrior
+
+    Returns
+    -------
+    VBGMMState
+        Holds ``resp`` and the updated global factors.
+    """
+    x = _data(x)
+    resp = _checks.array(resp, "resp", ndim=2, shape=(x.shape[0], None))
+    if _checks.is_concrete(resp) and (bool(jnp.any(resp < 0))
+                                      or not bool(jnp.allclose(resp.sum(axis=1), 1.0, atol=1e-4))):
+        raise ValueError("resp must be non-negative with rows summing to 1")
+    prior = _check_prior(prior, x)
+    alpha0, beta0, m0, nu0, w0 = prior
+    nk = jnp.sum(resp, axis=0)                                            # (K,)
+    xbar = (resp.T @ x) / (nk + 10 * jnp.finfo(x.dtype).eps)[:, None]     # (K, D)
+    diff = x[None, :, :] - xbar[:, None, :]                               # (K, N, D)
+    nk_sk = jnp.einsum("nk,kni,knj->kij", resp, diff, diff)              # N_k S_k, (K, D, D)
+    beta = beta0 + nk
+    mean = (beta0 * m0[None, :] + nk[:, None] * xbar) / beta[:, None]
+    dm = xbar - m0[None, :]                                               # (K, D)
+    scale_inv = (_spd_inv(w0)[None] + nk_sk
+                 + (beta0 * nk / beta)[:, None, None] * dm[:, :, None] * dm[:, None, :])
+    return VBGMMState(resp, alpha0 + nk, beta, mean, nu0 + nk, _spd_inv(scale_inv))
+
+
+def elbo(state, x, prior):
+    r"""The exact ELBO of any :math:`q(z)\,q(\pi)\,q(\mu, \Lambda)` of the form in :class:`VBGMMState`.
+
+    .. math::
+
+        \mathcal L = \mathbb E[\ln p(X \mid Z, \mu, \Lambda)] + \mathbb E[\ln p(Z \mid \pi)]
+        + \mathbb E[\ln p(\pi)] + \mathbb E[\ln p(\mu, \Lambda)]
+        - \mathbb E[\ln q(Z)] - \mathbb E[\ln q(\pi)] - \mathbb E[\ln q(\mu, \Lambda)]
+
+    with each term in closed form (Bishop 2006, eqs. 10.70–10.77). The first
+    two are :math:`\sum_{nk} r_{nk}\ln\rho_{nk}`, the sum of eqs. 10.71–10.72
+    written per point (so no division by :math:`N_k`); the Wishart entropy is
+    eq. B.82.
+
+    Parameters
+    ----------
+    state : VBGMMState
+    x : array_like, shape (N, D)
+    prior : VBGMMPrior
+
+    Returns
+    -------
+    Array, scalar
+    """
+    x = _data(x)
+    _check_state(state, x)
+    alpha0, beta0, m0, nu0, w0 = _check_prior(prior, x)
+    d = x.shape[1]
+    k = state.concentration.shape[0]
+    r, alpha, beta, m, nu, w = state
+    log_lam = _expected_log_det_precision(nu, w)                          # (K,)
+    log_pi = _expected_log_weights(alpha)                                 # (K,)
+    # E[ln p(X | Z, mu, Lambda)] + E[ln p(Z | pi)] - E[ln q(Z)]         (10.71, 10.72, 10.75)
+    data_term = jnp.sum(r * _log_rho(state, x)) - jnp.sum(xlogy(r, r))
+    # E[ln p(pi)] - E[ln q(pi)]                                          (10.73, 10.76)
+    pi_term = (_log_dirichlet_norm(jnp.full(k, alpha0)) + (alpha0 - 1) * jnp.sum(log_pi)
+               - _log_dirichlet_norm(alpha) - jnp.sum((alpha - 1) * log_pi))
+    # E[ln p(mu, Lambda)]                                                (10.74)
+    dm = m - m0[None, :]
+    log_p_mu_lam = jnp.sum(
+        0.5 * (d * (jnp.log(beta0) - _LOG_2PI) + log_lam - d * beta0 / beta
+               - beta0 * nu * jnp.einsum("ki,kij,kj->k", dm, w, dm))
+        + _log_wishart_norm(nu0, w0) + 0.5 * (nu0 - d - 1) * log_lam
+        - 0.5 * nu * jnp.einsum("ij,kji->k", _spd_inv(w0), w))
+    # E[ln q(mu, Lambda)], with the Wishart entropy H = -ln B - (nu - D - 1)/2 E ln|Lambda| + nu D / 2
+    entropy_lam = -_log_wishart_norm(nu, w) - 0.5 * (nu - d - 1) * log_lam + 0.5 * nu * d
+    log_q_mu_lam = jnp.sum(0.5 * log_lam + 0.5 * d * (jnp.log(beta) - _LOG_2PI) - 0.5 * d - entropy_lam)
+    return data_term + pi_term + log_p_mu_lam - log_q_mu_lam
+
+
+# ---------------------------------------------------------------- the loop ---
+
+def init(key, x, num_components, prior):
+    """Start CAVI from a hard assignment to ``num_components`` random data points.
+
+    Draws :math:`K` distinct data points, gives each point responsibility 1 for
+    the nearest of them, and sets the global factors by :func:`update_global`.
+    The same responsibilities (``state.resp``) start scikit-learn's
+    ``BayesianGaussianMixture`` at the same point.
+
+    Parameters
+    ----------
+    key : PRNG key
+    x : array_like, shape (N, D)
+    num_components : int
+        :math:`K \\le N`.
+    prior : VBGMMPrior
+
+    Returns
+    -------
+    VBGMMState
+    """
+    _checks.key(key)
+    x = _data(x)
+    k = _checks.positive_int(num_components, "num_components")
+    if k > x.shape[0]:
+        raise ValueError(f"num_components must be at most the number of points N = {x.shape[0]}, got {k}")
+    _check_prior(prior, x)
+    centres = x[jax.random.choice(key, x.shape[0], (k,), replace=False)]  # (K, D)
+    dist2 = jnp.sum((x[:, None, :] - centres[None, :, :]) ** 2, axis=-1)  # (N, K)
+    resp = jax.nn.one_hot(jnp.argmin(dist2, axis=1), k, dtype=x.dtype)
+    return update_global(x, resp, prior)
+
+
+def step(state, x, prior):
+    """One CAVI sweep: :func:`update_local`, then :func:`update_global`.
+
+    Parameters
+    ----------
+    state : VBGMMState
+    x : array_like, shape (N, D)
+    prior : VBGMMPrior
+
+    Returns
+    -------
+    state : VBGMMState
+        The updated factors.
+    elbo : Array, scalar
+        :func:`elbo` of the updated factors (never below the previous one).
+    """
+    new = update_global(x, update_local(state, x), prior)
+    return new, elbo(new, x, prior)
+
+
+def fit(key, x, num_components, prior, num_iters):
+    """Run variational-GMM CAVI for ``num_iters`` sweeps in ``lax.scan``, from :func:`init`.
+
+    Parameters
+    ----------
+    key : PRNG key
+        Picks the starting assignment (:func:`init`).
+    x : array_like, shape (N, D)
+    num_components : int
+    prior : VBGMMPrior
+    num_iters : int
+
+    Returns
+    -------
+    state : VBGMMState
+    elbo_trace : Array, shape (num_iters,)
+        The ELBO after each sweep; non-decreasing.
+    """
+    num_iters = _checks.positive_int(num_iters, "num_iters")
+    state = init(key, x, num_components, prior)
+    x = _data(x)
+    return _scan(state, x, _check_prior(prior, x), num_iters)
+
+
+def _scan_impl(state, x, prior, num_iters):
+    return jax.lax.scan(lambda s, _: step(s, x, prior), state, None, length=num_iters)
+
+
+_scan = jax.jit(_scan_impl, static_argnames="num_iters")
+
+
+# ------------------------------------------------------------ reading a fit ---
+
+def expected_weights(state):
+    r"""Posterior mean of the weights, :math:`\mathbb E[\pi_k] = \alpha_k / \sum_j\alpha_j` (eq. B.17).
+
+    Parameters
+    ----------
+    state : VBGMMState
+
+    Returns
+    -------
+    Array, shape (K,)
+    """
+    alpha = _checks.array(state.concentration, "state.concentration", ndim=1)
+    return alpha / jnp.sum(alpha)
+
+
+def expected_covariances(state):
+    r"""The inverse expected precision, :math:`\mathbb E[\Lambda_k]^{-1} = (\nu_k W_k)^{-1}`.
+
+    This is scikit-learn's ``covariances_``. (The posterior mean of
+    :math:`\Lambda_k^{-1}` is larger, :math:`W_k^{-1}/(\nu_k - D - 1)`.)
+
+    Parameters
+    ----------
+    state : VBGMMState
+
+    Returns
+    -------
+    Array, shape (K, D, D)
+    """
+    scale = _checks.array(state.scale, "state.scale", ndim=3)
+    dof = _checks.array(state.dof, "state.dof", shape=(scale.shape[0],))
+    return _spd_inv(scale) / dof[:, None, None]
