@@ -51,3 +51,13 @@ def test_value_checks_are_skipped_under_jit():
         return _checks.positive(s, "s") * 2.0
 
     assert float(f(3.0)) == 6.0
+
+
+def test_a_concrete_array_closed_over_inside_jit_is_checked_without_tracing():
+    data = jnp.arange(3.0)
+
+    @jax.jit
+    def f(s):
+        return jnp.sum(_checks.array(data, "data")) * s
+
+    assert float(f(2.0)) == 6.0

@@ -9,7 +9,7 @@ from vibook.report import fmt, show
 @pytest.mark.parametrize("value, digits, text", [
     (0.2776454, 6, "0.277645"), (-1.2814102, 6, "-1.28141"), (2.0, 3, "2.00"),
     (100, 3, "100"), (np.int32(7), 2, "7"), (1234.5678, 3, "1.23e+03"),
-    (3.2e-7, 2, "3.2e-07"), (0.0, 4, "0")])
+    (3.2e-7, 2, "3.2e-07"), (7e-5, 1, "7e-05"), (0.0, 4, "0")])
 def test_fmt(value, digits, text):
     assert fmt(value, digits) == text
 

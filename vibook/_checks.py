@@ -99,6 +99,7 @@ def array(value, name, ndim=None, shape=None):
         if len(shape) != out.ndim or any(s is not None and s != o for s, o in zip(shape, out.shape)):
             want = "(" + ", ".join("any" if s is None else str(s) for s in shape) + ")"
             raise ValueError(f"{name} must have shape {want}, got {out.shape}")
-    if is_concrete(out) and out.size and not bool(jnp.all(jnp.isfinite(out))):
+    # NumPy, not jnp: a concrete array closed over inside jit must not be traced.
+    if is_concrete(out) and out.size and not np.all(np.isfinite(np.asarray(out))):
         raise ValueError(f"{name} must not contain NaN or inf")
     return out

@@ -23,7 +23,7 @@ def fmt(value, digits):
     value = float(value)
     if value == 0 or not np.isfinite(value):
         return repr(value) if value else "0"
-    text = f"{value:#.{digits}g}"
+    text = f"{value:#.{digits}g}".replace(".e", "e")
     return text[:-1] if text.endswith(".") else text
 
 
