@@ -82,3 +82,17 @@ def test_bad_input():
         divergences.kl_grid(jnp.zeros(5), jnp.zeros(4), jnp.linspace(0.0, 1.0, 5))
     with pytest.raises(ValueError, match="grid"):
         divergences.kl_grid(jnp.zeros(5), jnp.zeros(5), jnp.zeros(5))
+    with pytest.raises(ValueError, match="log_p"):
+        divergences.kl_grid(jnp.full(5, -jnp.inf), jnp.zeros(5), jnp.linspace(0.0, 1.0, 5))
+
+
+def test_closed_over_arrays_under_jit():
+    # Concrete arrays captured by a jitted function are checked, not traced.
+    grid = jnp.linspace(-15.0, 15.0, 3001)
+    log_p = jax.scipy.stats.norm.logpdf(grid, 0.5, 0.8)
+    scale = jnp.array(2.0)
+    by_grid = jax.jit(lambda m: divergences.kl_grid(
+        log_p, jax.scipy.stats.norm.logpdf(grid, m, scale), grid))(-1.0)
+    closed = jax.jit(lambda m: divergences.kl_normal(0.5, 0.8, m, scale))(-1.0)
+    np.testing.assert_allclose(by_grid, divergences.kl_normal(0.5, 0.8, -1.0, 2.0), rtol=1e-4)
+    np.testing.assert_allclose(closed, divergences.kl_normal(0.5, 0.8, -1.0, 2.0), rtol=1e-6)

@@ -91,7 +91,7 @@ def test_bad_input():
         marginal.trapezoid(3.0, jnp.linspace(0.0, 1.0, 11))
     with pytest.raises(ValueError, match="n"):
         marginal.naive_monte_carlo(KEY, log_f, prior_sampler, 0)
-    with pytest.raises(ValueError, match="log_w"):
+    with pytest.raises(ValueError, match="n must be at least 2"):
         marginal.naive_monte_carlo(KEY, log_f, prior_sampler, 1)
     with pytest.raises(TypeError, match="key"):
         marginal.naive_monte_carlo(42, log_f, prior_sampler, 10)
@@ -99,3 +99,21 @@ def test_bad_input():
         marginal.importance_sampling(KEY, log_f, prior_sampler, None, 10)
     with pytest.raises(ValueError, match="log_w"):
         marginal.from_log_weights(jnp.array([0.0, jnp.nan]))
+    with pytest.raises(ValueError, match="log_w"):
+        marginal.from_log_weights(jnp.array([0.0, jnp.inf]))
+    with pytest.raises(ValueError, match="log_w"):
+        marginal.from_log_weights(jnp.full(3, -jnp.inf))
+    with pytest.raises(ValueError, match="NaN"):
+        marginal.trapezoid(lambda z: jnp.where(z > 1.0, jnp.nan, -z), jnp.linspace(0.0, 30.0, 101))
+
+
+def test_importance_sampling_with_draws_outside_the_support():
+    # A normal proposal puts some draws at z < 0, where p(z, x) = 0: those are
+    # zero weights (log w = -inf), and the estimate stays unbiased.
+    est = marginal.importance_sampling(
+        KEY, lambda z: MODEL.log_joint(z, X),
+        lambda k, n: 1.0 + jax.random.normal(k, (n,)),
+        lambda z: jax.scipy.stats.norm.logpdf(z, 1.0, 1.0), 20_000)
+    exact = float(MODEL.log_marginal(X))
+    assert abs(float(est.log_marginal) - exact) < 4 * float(est.rel_std_err)
+    assert 0 < float(est.ess) < 20_000

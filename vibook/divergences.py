@@ -11,6 +11,7 @@ symmetric: :math:`\mathrm{KL}(q\|p)` ("reverse", used by VI) and
 """
 
 import jax.numpy as jnp
+import numpy as np
 from jax.scipy.special import logsumexp
 
 from vibook import _checks
@@ -20,7 +21,8 @@ def _positive_arrays(**values):
     out = []
     for name, value in values.items():
         value = _checks.array(value, name)
-        if _checks.is_concrete(value) and not bool(jnp.all(value > 0)):
+        # NumPy, not jnp: a concrete array closed over inside jit must not be traced.
+        if _checks.is_concrete(value) and not np.all(np.asarray(value) > 0):
             raise ValueError(f"{name} must be > 0, got {value}")
         out.append(value)
     return out
@@ -115,8 +117,12 @@ def kl_grid(log_p, log_q, grid):
     for name, v in [("log_p", log_p), ("log_q", log_q)]:
         if v.shape != grid.shape:
             raise ValueError(f"{name} must have the grid's shape {grid.shape}, got {v.shape}")
-        if _checks.is_concrete(v) and bool(jnp.any(jnp.isnan(v) | (v == jnp.inf))):
-            raise ValueError(f"{name} must not contain NaN or +inf")
+        if _checks.is_concrete(v):
+            v = np.asarray(v)
+            if np.any(np.isnan(v) | (v == np.inf)):
+                raise ValueError(f"{name} must not contain NaN or +inf")
+            if np.all(v == -np.inf):
+                raise ValueError(f"{name} is -inf at every grid point: nothing to normalise")
     log_w = jnp.log(0.5 * (jnp.concatenate([steps, jnp.zeros(1)]) + jnp.concatenate([jnp.zeros(1), steps])))
     log_p = log_p - logsumexp(log_p + log_w)
     log_q = log_q - logsumexp(log_q + log_w)

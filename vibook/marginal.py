@@ -15,6 +15,7 @@ from typing import NamedTuple
 
 import jax
 import jax.numpy as jnp
+import numpy as np
 from jax.scipy.special import logsumexp
 
 from vibook import _checks
@@ -83,9 +84,11 @@ def trapezoid(log_f, grid, tail_tol=1e-6):
     widths = 0.5 * (jnp.concatenate([steps, jnp.zeros(1)]) + jnp.concatenate([jnp.zeros(1), steps]))
     if _checks.is_concrete(log_values):
         outside = jnp.asarray(log_f(jnp.stack([grid[0] - steps[0], grid[-1] + steps[-1]])))
+        if bool(jnp.any(jnp.isnan(log_values))):
+            raise ValueError("log_f returned NaN on the grid")
         peak = jnp.max(log_values)
         if not bool(jnp.isfinite(peak)):
-            raise ValueError("log_f is -inf (or NaN) on the whole grid: the grid misses the support")
+            raise ValueError("log_f is -inf on the whole grid (or +inf somewhere): check the grid and log_f")
         if bool(jnp.any(outside - peak > jnp.log(tail_tol))):
             raise ValueError(
                 f"grid does not cover the support: f just outside [{float(grid[0]):g}, "
@@ -102,12 +105,21 @@ def from_log_weights(log_w):
         \mathrm{ESS} = \frac{(\sum_i w_i)^2}{\sum_i w_i^2}
 
     (Kong 1992; Owen 2013, §9.3). The relative standard error is
-    :math:`\mathrm{sd}(w) / (\bar w \sqrt n)`.
+    :math:`\mathrm{sd}(w) / (\bar w \sqrt n)`. A weight of :math:`-\infty`
+    is a zero weight: a draw where :math:`p(z, x) = 0`.
     """
-    log_w = _checks.array(log_w, "log_w", ndim=1)
+    log_w = jnp.asarray(log_w, dtype=float)
+    if log_w.ndim != 1:
+        raise ValueError(f"log_w must have 1 dimension, got shape {log_w.shape}")
     n = log_w.shape[0]
     if n < 2:
         raise ValueError(f"log_w must hold at least 2 weights, got {n}")
+    if _checks.is_concrete(log_w):  # -inf is a zero weight (a draw outside the support)
+        values = np.asarray(log_w)
+        if np.any(np.isnan(values) | (values == np.inf)):
+            raise ValueError("log_w must not contain NaN or +inf")
+        if np.all(values == -np.inf):
+            raise ValueError("log_w is -inf for every draw: the proposal misses the support")
     log_mean = logsumexp(log_w) - jnp.log(n)
     ratio = jnp.exp(log_w - log_mean)                                 # w_i / mean(w), (n,)
     rel_std_err = jnp.std(ratio, ddof=1) / jnp.sqrt(n)
@@ -144,6 +156,8 @@ def importance_sampling(key, log_joint, sample_proposal, log_proposal, n):
     """
     key = _checks.key(key)
     n = _checks.positive_int(n, "n")
+    if n < 2:
+        raise ValueError(f"n must be at least 2 to estimate a standard error, got {n}")
     for name, fn in [("log_joint", log_joint), ("sample_proposal", sample_proposal),
                      ("log_proposal", log_proposal)]:
         if not callable(fn):
