@@ -103,3 +103,12 @@ def array(value, name, ndim=None, shape=None):
     if is_concrete(out) and out.size and not np.all(np.isfinite(np.asarray(out))):
         raise ValueError(f"{name} must not contain NaN or inf")
     return out
+
+
+def data(value, name="x", ndim=2):
+    """A finite data array of rank ``ndim`` (``(N,)`` or ``(N, D)``) with no empty axis."""
+    out = array(value, name, ndim=ndim)
+    if 0 in out.shape:
+        raise ValueError(f"{name} must contain at least one observation in each axis, "
+                         f"got shape {out.shape}")
+    return out

@@ -22,6 +22,7 @@ are implemented, each as an ``init``/``step``/``fit`` trio:
   :func:`gaussian_step`, :func:`gaussian_fit`.
 """
 
+import math
 from typing import NamedTuple
 
 import jax
@@ -30,7 +31,7 @@ from jax.scipy.special import digamma, gammaln, logsumexp, xlogy
 
 from vibook import _checks
 
-_LOG_2PI = jnp.log(2 * jnp.pi)
+_LOG_2PI = math.log(2 * math.pi)      # a Python float: exact in float64 too
 
 
 # ---------------------------------------------------------------------------
@@ -56,13 +57,6 @@ class MixtureState(NamedTuple):
     m: jax.Array
     s2: jax.Array
     phi: jax.Array
-
-
-def _mixture_data(x):
-    x = _checks.array(x, "x", ndim=2)
-    if x.shape[0] < 1 or x.shape[1] < 1:
-        raise ValueError(f"x must have shape (N, D) with N, D >= 1, got {x.shape}")
-    return x
 
 
 def _check_state(state, x):
@@ -94,7 +88,7 @@ def mixture_local(m, s2, x):
     -------
     Array, shape (N, K)
     """
-    x = _mixture_data(x)
+    x = _checks.data(x)
     m = _checks.array(m, "m", ndim=2, shape=(None, x.shape[1]))
     s2 = _checks.array(s2, "s2", ndim=1, shape=(m.shape[0],))
     logits = x @ m.T - 0.5 * (jnp.sum(m**2, axis=1) + x.shape[1] * s2)[None, :]   # (N, K)
@@ -126,7 +120,7 @@ def mixture_global(phi, x, prior_scale, scale=1.0):
     m : Array, shape (K, D)
     s2 : Array, shape (K,)
     """
-    x = _mixture_data(x)
+    x = _checks.data(x)
     phi = _checks.array(phi, "phi", ndim=2, shape=(x.shape[0], None))
     _checks.positive(prior_scale, "prior_scale")
     _checks.positive(scale, "scale")
@@ -158,7 +152,7 @@ def mixture_elbo(state, x, prior_scale):
     -------
     Array, scalar
     """
-    x = _mixture_data(x)
+    x = _checks.data(x)
     _check_state(state, x)
     _checks.positive(prior_scale, "prior_scale")
     m, s2, phi = state
@@ -175,7 +169,7 @@ def mixture_elbo(state, x, prior_scale):
 
 
 def _check_mixture_args(x, num_components, prior_scale):
-    x = _mixture_data(x)
+    x = _checks.data(x)
     num_components = _checks.positive_int(num_components, "num_components")
     if num_components > x.shape[0]:
         raise ValueError(f"num_components must be at most the number of points N = {x.shape[0]}, "
@@ -324,13 +318,6 @@ def _check_prior(prior):
         _checks.positive(getattr(prior, name), f"prior.{name}")
 
 
-def _data_1d(x):
-    x = _checks.array(x, "x", ndim=1)
-    if x.shape[0] < 1:
-        raise ValueError("x must contain at least one observation")
-    return x
-
-
 def normal_gamma_posterior(x, prior):
     r"""The exact posterior :math:`p(\mu, \tau \mid x)`, again normal–gamma.
 
@@ -351,7 +338,7 @@ def normal_gamma_posterior(x, prior):
     -------
     NormalGamma
     """
-    x = _data_1d(x)
+    x = _checks.data(x, ndim=1)
     _check_prior(prior)
     mu0, lam0, a0, b0 = prior
     n, xbar = x.shape[0], jnp.mean(x)
@@ -439,7 +426,7 @@ def normal_gamma_init(x, prior, tau_mean=1.0):
     -------
     NormalGammaState
     """
-    x = _data_1d(x)
+    x = _checks.data(x, ndim=1)
     _check_prior(prior)
     _checks.positive(tau_mean, "tau_mean")
     m, ell = normal_gamma_update_mu(tau_mean, x, prior)

@@ -93,13 +93,6 @@ class VBGMMState(NamedTuple):
 
 # ------------------------------------------------------------------ checks ---
 
-def _data(x):
-    x = _checks.array(x, "x", ndim=2)
-    if x.shape[0] < 1 or x.shape[1] < 1:
-        raise ValueError(f"x must have shape (N, D) with N, D >= 1, got {x.shape}")
-    return x
-
-
 def _check_spd(a, name):
     if _checks.is_concrete(a):
         if not bool(jnp.allclose(a, jnp.swapaxes(a, -1, -2), rtol=1e-5, atol=1e-6)):
@@ -211,7 +204,7 @@ def update_local(state, x):
     -------
     Array, shape (N, K)
     """
-    x = _data(x)
+    x = _checks.data(x)
     _check_state(state, x)
     log_rho = _log_rho(state, x)                                          # (N, K)
     return jnp.exp(log_rho - logsumexp(log_rho, axis=1, keepdims=True))
@@ -249,7 +242,7 @@ def update_global(x, resp, prior):
     VBGMMState
         Holds ``resp`` and the updated global factors.
     """
-    x = _data(x)
+    x = _checks.data(x)
     resp = _checks.array(resp, "resp", ndim=2, shape=(x.shape[0], None))
     if _checks.is_concrete(resp) and (bool(jnp.any(resp < 0))
                                       or not bool(jnp.allclose(resp.sum(axis=1), 1.0, atol=1e-4))):
@@ -292,7 +285,7 @@ def elbo(state, x, prior):
     -------
     Array, scalar
     """
-    x = _data(x)
+    x = _checks.data(x)
     _check_state(state, x)
     alpha0, beta0, m0, nu0, w0 = _check_prior(prior, x)
     d = x.shape[1]
@@ -341,7 +334,7 @@ def init(key, x, num_components, prior):
     VBGMMState
     """
     _checks.key(key)
-    x = _data(x)
+    x = _checks.data(x)
     k = _checks.positive_int(num_components, "num_components")
     if k > x.shape[0]:
         raise ValueError(f"num_components must be at most the number of points N = {x.shape[0]}, got {k}")
@@ -392,7 +385,7 @@ def fit(key, x, num_components, prior, num_iters):
     """
     num_iters = _checks.positive_int(num_iters, "num_iters")
     state = init(key, x, num_components, prior)
-    x = _data(x)
+    x = _checks.data(x)
     return _scan(state, x, _check_prior(prior, x), num_iters)
 
 
