@@ -143,3 +143,5 @@ def test_bad_input():
         em.init_gmm(0, x, 2)
     with pytest.raises(ValueError, match="resp"):
         em.elbo(x, BISHOP_START, jnp.ones((5, 2)))
+    with pytest.raises(ValueError, match="resp"):
+        em.elbo(x, BISHOP_START, jnp.ones((x.shape[0], 2)))     # rows sum to 2

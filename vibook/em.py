@@ -183,6 +183,10 @@ def elbo(x, params, resp):
     """
     lj = log_joint(x, params)
     resp = _checks.array(resp, "resp", shape=lj.shape)
+    if _checks.is_concrete(resp) and not (
+            bool(jnp.all(resp >= 0))
+            and bool(jnp.allclose(jnp.sum(resp, axis=1), 1.0, atol=1e-4))):
+        raise ValueError("resp must have rows that are distributions (>= 0, summing to 1)")
     bound = jnp.mean(jnp.sum(resp * lj - xlogy(resp, resp), axis=1))
     return bound, jnp.mean(logsumexp(lj, axis=1))
 
