@@ -34,6 +34,10 @@ def test_static_version_is_self_contained(figure):
     assert 'class="anim-slider"' in figure.html
 
 
+def test_static_version_opens_on_the_initial_value(figure):
+    assert re.search(r"anim\w+\.set_frame\(1\);", figure.html)   # values[1] == 2.0, the middle
+
+
 def test_live_version_is_a_slider_over_the_same_values(figure):
     slider, output = figure.widget.children
     assert isinstance(slider, ipywidgets.SelectionSlider)

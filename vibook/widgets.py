@@ -107,7 +107,7 @@ def slider(draw, values, *, label, alt, fmt="{:g}", initial=None, figsize=(6.4, 
         fig.suptitle(f"{label} = {fmt.format(value)}")
 
     return Interactive(widget=_live(render, values, label, fmt, initial, figsize),
-                       html=_static(render, values, figsize, dpi, alt))
+                       html=_static(render, values, figsize, dpi, alt, values.index(initial)))
 
 
 def _live(render, values, label, fmt, initial, figsize):
@@ -130,7 +130,7 @@ def _live(render, values, label, fmt, initial, figsize):
     return ipywidgets.VBox([control, out])
 
 
-def _static(render, values, figsize, dpi, alt):
+def _static(render, values, figsize, dpi, alt, start=0):
     """Precomputed frames in matplotlib's JS player, with no external assets."""
     with plt.ioff():
         fig = plt.figure(figsize=figsize, dpi=dpi)
@@ -140,6 +140,8 @@ def _static(render, values, figsize, dpi, alt):
         plt.close(fig)
     html = re.sub(r"data:image/png;base64,([A-Za-z0-9+/=\\\n]+)", _quantize, html)
     html = re.sub(r'<link rel="stylesheet"\s+href="https?://[^"]*"\s*>', "", html)
+    # Open on the same frame as the live slider.
+    html = re.sub(r"(anim(\w+) = new Animation\([^;]*\);)", rf"\1 anim\2.set_frame({start});", html)
     html = re.sub(r'<img id="(_anim_img\w+)"', lambda m: f'<img id="{m.group(1)}" alt="{escape(alt)}"', html)
     for icon, symbol in sorted(_ICONS.items(), key=lambda kv: -len(kv[0])):
         html = html.replace(f'<i class="{icon}"></i>', symbol)
