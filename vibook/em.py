@@ -66,13 +66,6 @@ class EMState(NamedTuple):
 
 # ------------------------------------------------------------------ checks ---
 
-def _data(x):
-    x = _checks.array(x, "x", ndim=2)
-    if x.shape[0] < 1 or x.shape[1] < 1:
-        raise ValueError(f"x must have shape (N, D) with N, D >= 1, got {x.shape}")
-    return x
-
-
 def _check_params(params, x, name="params"):
     """Shapes always; weights and positive-definiteness when values are concrete."""
     if not isinstance(params, GMMParams):
@@ -112,7 +105,7 @@ def log_joint(x, params):
     -------
     Array, shape (N, K)
     """
-    x = _data(x)
+    x = _checks.data(x)
     w, mu, cov = _check_params(params, x)
     chol = jnp.linalg.cholesky(cov)                                       # (K, D, D)
 
@@ -215,7 +208,7 @@ def m_step(x, resp, reg_covar=0.0):
     -------
     GMMParams
     """
-    x = _data(x)
+    x = _checks.data(x)
     resp = _checks.array(resp, "resp", ndim=2, shape=(x.shape[0], None))
     _checks.nonnegative(reg_covar, "reg_covar")
     nk = jnp.sum(resp, axis=0) + 10 * jnp.finfo(resp.dtype).eps        # (K,)
@@ -240,7 +233,7 @@ def em_init(x, params):
     -------
     EMState
     """
-    x = _data(x)
+    x = _checks.data(x)
     params = _check_params(params, x, "init")
     return EMState(params, log_joint(x, params))
 
@@ -296,7 +289,7 @@ def fit_gmm(x, init, num_iters, reg_covar=0.0):
     """
     num_iters = _checks.positive_int(num_iters, "num_iters")
     _checks.nonnegative(reg_covar, "reg_covar")
-    x = _data(x)
+    x = _checks.data(x)
     state = em_init(x, init)
     state, trace = _scan(state, x, reg_covar, num_iters)
     return state.params, trace
@@ -330,7 +323,7 @@ def init_gmm(key, x, num_components):
     GMMParams
     """
     _checks.key(key)
-    x = _data(x)
+    x = _checks.data(x)
     k = _checks.positive_int(num_components, "num_components")
     n, d = x.shape
     if k > n:

@@ -27,10 +27,7 @@ from vibook import _checks
 
 def _data(x):
     """The data as a 1-D array of observations, checked."""
-    x = _checks.array(x, "x", ndim=(0, 1))
-    if x.size == 0:
-        raise ValueError("x must contain at least one observation, got an empty array")
-    return jnp.atleast_1d(x)
+    return jnp.atleast_1d(_checks.data(x, "x", ndim=(0, 1)))
 
 
 def _sum_over_data(logpdf, x, latent):
