@@ -13,6 +13,7 @@ nothing from third-party hosts.
 """
 
 import base64
+import hashlib
 import io
 import re
 from html import escape
@@ -140,6 +141,10 @@ def _static(render, values, figsize, dpi, alt, start=0):
         plt.close(fig)
     html = re.sub(r"data:image/png;base64,([A-Za-z0-9+/=\\\n]+)", _quantize, html)
     html = re.sub(r'<link rel="stylesheet"\s+href="https?://[^"]*"\s*>', "", html)
+    # matplotlib names the player's elements with a random uuid; use a stable
+    # name instead, so re-running a chapter does not change its stored output.
+    uid = re.search(r'id="_anim_img(\w+)"', html).group(1)
+    html = html.replace(uid, "vb" + hashlib.sha1(html.replace(uid, "").encode()).hexdigest()[:24])
     # Open on the same frame as the live slider.
     html = re.sub(r"(anim(\w+) = new Animation\([^;]*\);)", rf"\1 anim\2.set_frame({start});", html)
     html = re.sub(r'<img id="(_anim_img\w+)"', lambda m: f'<img id="{m.group(1)}" alt="{escape(alt)}"', html)
