@@ -6,8 +6,8 @@ below 1 means vibook is faster) and ``agreement`` (how the two results agree,
 measured). Comparisons are made at equal results, after JIT warm-up.
 """
 
+import datetime
 import importlib
-import json
 import platform
 import sys
 from pathlib import Path
@@ -19,17 +19,25 @@ def main():
     sys.path.insert(0, str(HERE))
     import jax
 
-    print(f"# vibook benchmarks: {platform.processor() or platform.machine()}, "
-          f"JAX {jax.__version__} on {jax.default_backend()}")
+    machine = (f"{platform.machine()}, {len(jax.devices())} {jax.default_backend()} device(s), "
+               f"JAX {jax.__version__}, {datetime.date.today()}")
+    print(f"# vibook benchmarks: {machine}")
     rows = []
     for path in sorted(HERE.glob("bench_*.py")):
         module = importlib.import_module(path.stem)
         for row in module.run():
             rows.append(row)
-            print(f"{row['task']:<44} vibook {row['vibook_s']:9.4f} s   {row['peer']:<28} "
-                  f"{row['peer_s']:9.4f} s   ratio {row['ratio']:6.2f}   {row['agreement']}",
+            print(f"{row['task']}\n    vibook {row['vibook_s']:.4f} s | {row['peer']} "
+                  f"{row['peer_s']:.4f} s | ratio {row['ratio']:.2f} | {row['agreement']}",
                   flush=True)
-    (HERE / "results.json").write_text(json.dumps(rows, indent=2))
+    table = ["| task | vibook (s) | peer | peer (s) | ratio | agreement |",
+             "|---|---|---|---|---|---|"]
+    table += [f"| {r['task']} | {r['vibook_s']:.4f} | {r['peer']} | {r['peer_s']:.4f} | "
+              f"{r['ratio']:.2f} | {r['agreement'].replace('|', chr(92) + '|')} |" for r in rows]
+    (HERE / "RESULTS.md").write_text(
+        f"# Benchmark results\n\nWritten by `benchmarks/run.py` ({machine}). "
+        "Ratio = vibook time / peer time (below 1: vibook is faster); JIT compile "
+        "time excluded.\n\n" + "\n".join(table) + "\n")
 
 
 if __name__ == "__main__":
