@@ -96,7 +96,8 @@ def array(value, name, ndim=None, shape=None):
             want = " or ".join(str(d) for d in allowed)
             raise ValueError(f"{name} must have {want} dimension(s), got shape {out.shape}")
     if shape is not None:
-        if len(shape) != out.ndim or any(s is not None and s != o for s, o in zip(shape, out.shape)):
+        mismatch = any(s is not None and s != o for s, o in zip(shape, out.shape))
+        if len(shape) != out.ndim or mismatch:
             want = "(" + ", ".join("any" if s is None else str(s) for s in shape) + ")"
             raise ValueError(f"{name} must have shape {want}, got {out.shape}")
     # NumPy, not jnp: a concrete array closed over inside jit must not be traced.

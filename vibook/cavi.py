@@ -159,9 +159,11 @@ def mixture_elbo(state, x, prior_scale):
     n, d = x.shape
     k = m.shape[0]
     sq_mu = jnp.sum(m**2, axis=1) + d * s2                                # E||mu_k||^2, (K,)
-    log_p_mu = jnp.sum(-0.5 * d * (_LOG_2PI + 2 * jnp.log(prior_scale)) - sq_mu / (2 * prior_scale**2))
+    log_p_mu = jnp.sum(-0.5 * d * (_LOG_2PI + 2 * jnp.log(prior_scale))
+                       - sq_mu / (2 * prior_scale**2))
     log_p_c = -n * jnp.log(k)
-    sq_dist = jnp.sum(x**2, axis=1)[:, None] - 2 * x @ m.T + sq_mu[None, :]  # E||x_i - mu_k||^2, (N, K)
+    # E||x_i - mu_k||^2 = ||x_i||^2 - 2 x_i^T m_k + E||mu_k||^2
+    sq_dist = jnp.sum(x**2, axis=1)[:, None] - 2 * x @ m.T + sq_mu[None, :]  # (N, K)
     log_p_x = jnp.sum(phi * (-0.5 * d * _LOG_2PI - 0.5 * sq_dist))
     entropy_c = -jnp.sum(xlogy(phi, phi))
     entropy_mu = jnp.sum(0.5 * d * (_LOG_2PI + 1 + jnp.log(s2)))
@@ -252,7 +254,8 @@ def mixture_fit(key, x, num_components, prior_scale, num_iters):
 
 
 def _mixture_scan_impl(state, x, prior_scale, num_iters):
-    return jax.lax.scan(lambda s, _: mixture_step(s, x, prior_scale), state, None, length=num_iters)
+    return jax.lax.scan(lambda s, _: mixture_step(s, x, prior_scale), state, None,
+                        length=num_iters)
 
 
 _mixture_scan = jax.jit(_mixture_scan_impl, static_argnames="num_iters")
@@ -266,7 +269,8 @@ _mixture_scan = jax.jit(_mixture_scan_impl, static_argnames="num_iters")
 
 
 class NormalGamma(NamedTuple):
-    """Normal–gamma distribution :math:`\\mathcal{N}(\\mu; m, (\\lambda\\tau)^{-1})\\,\\mathrm{Gam}(\\tau; a, b)`.
+    """Normal–gamma distribution
+    :math:`\\mathcal{N}(\\mu; m, (\\lambda\\tau)^{-1})\\,\\mathrm{Gam}(\\tau; a, b)`.
 
     Used for the prior and for the exact posterior.
 
@@ -289,7 +293,8 @@ class NormalGamma(NamedTuple):
 
 
 class NormalGammaState(NamedTuple):
-    """Mean-field factors :math:`q(\\mu) = \\mathcal{N}(m, 1/\\ell)` and :math:`q(\\tau) = \\mathrm{Gam}(a, b)`.
+    """Mean-field factors :math:`q(\\mu) = \\mathcal{N}(m, 1/\\ell)` and
+    :math:`q(\\tau) = \\mathrm{Gam}(a, b)`.
 
     Attributes
     ----------
@@ -325,7 +330,8 @@ def normal_gamma_posterior(x, prior):
 
         m_N = \frac{\lambda_0 \mu_0 + N\bar x}{\lambda_0 + N}, \quad
         \lambda_N = \lambda_0 + N, \quad a_N = a_0 + \frac N2, \quad
-        b_N = b_0 + \frac12\sum_n (x_n - \bar x)^2 + \frac{\lambda_0 N (\bar x - \mu_0)^2}{2(\lambda_0 + N)}
+        b_N = b_0 + \frac12\sum_n (x_n - \bar x)^2
+        + \frac{\lambda_0 N (\bar x - \mu_0)^2}{2(\lambda_0 + N)}
 
     (Murphy 2012, §4.6.3.3; Bishop 2006, exercise 2.44).
 
@@ -342,9 +348,11 @@ def normal_gamma_posterior(x, prior):
     _check_prior(prior)
     mu0, lam0, a0, b0 = prior
     n, xbar = x.shape[0], jnp.mean(x)
-    return NormalGamma(mean=(lam0 * mu0 + n * xbar) / (lam0 + n), precision_scale=lam0 + n + 0.0 * xbar,
-                       shape=a0 + n / 2 + 0.0 * xbar,
-                       rate=b0 + 0.5 * jnp.sum((x - xbar) ** 2) + lam0 * n * (xbar - mu0) ** 2 / (2 * (lam0 + n)))
+    mean = (lam0 * mu0 + n * xbar) / (lam0 + n)
+    rate = b0 + 0.5 * jnp.sum((x - xbar) ** 2) + lam0 * n * (xbar - mu0) ** 2 / (2 * (lam0 + n))
+    # "+ 0.0 * xbar" makes every field an array, even for a prior of Python floats
+    return NormalGamma(mean=mean, precision_scale=lam0 + n + 0.0 * xbar,
+                       shape=a0 + n / 2 + 0.0 * xbar, rate=rate)
 
 
 def normal_gamma_update_mu(tau_mean, x, prior):
@@ -370,7 +378,8 @@ def normal_gamma_update_tau(mu_mean, mu_precision, x, prior):
     .. math::
 
         a_N = a_0 + \frac{N + 1}{2}, \qquad
-        b_N = b_0 + \frac12 \mathbb{E}_{\mu}\Big[\sum_n (x_n - \mu)^2 + \lambda_0(\mu - \mu_0)^2\Big],
+        b_N = b_0 + \frac12 \mathbb{E}_{\mu}\Big[\sum_n (x_n - \mu)^2
+        + \lambda_0(\mu - \mu_0)^2\Big],
 
     with :math:`\mathbb{E}[(y - \mu)^2] = (y - \mu_N)^2 + 1/\lambda_N`.
 
@@ -401,7 +410,8 @@ def normal_gamma_elbo(state, x, prior):
     e_tau, e_log_tau = a / b, digamma(a) - jnp.log(b)
     var = 1.0 / ell
     log_lik = 0.5 * n * (e_log_tau - _LOG_2PI) - 0.5 * e_tau * (jnp.sum((x - m) ** 2) + n * var)
-    log_p_mu = 0.5 * (jnp.log(lam0) + e_log_tau - _LOG_2PI) - 0.5 * lam0 * e_tau * ((m - mu0) ** 2 + var)
+    log_p_mu = (0.5 * (jnp.log(lam0) + e_log_tau - _LOG_2PI)
+                - 0.5 * lam0 * e_tau * ((m - mu0) ** 2 + var))
     log_p_tau = a0 * jnp.log(b0) - gammaln(a0) + (a0 - 1) * e_log_tau - b0 * e_tau
     entropy_mu = 0.5 * (_LOG_2PI + 1 - jnp.log(ell))
     entropy_tau = a - jnp.log(b) + gammaln(a) + (1 - a) * digamma(a)
@@ -436,7 +446,8 @@ def normal_gamma_init(x, prior, tau_mean=1.0):
 
 
 def normal_gamma_step(state, x, prior):
-    """One CAVI sweep: update :math:`q(\\tau)` given :math:`q(\\mu)`, then :math:`q(\\mu)` given :math:`q(\\tau)`.
+    """One CAVI sweep: update :math:`q(\\tau)` given :math:`q(\\mu)`, then
+    :math:`q(\\mu)` given :math:`q(\\tau)`.
 
     Returns
     -------
@@ -504,11 +515,13 @@ def _check_gaussian(mean, precision):
 
 
 def gaussian_kl(state, mean, precision):
-    r"""The exact :math:`\mathrm{KL}(q \,\|\, p)` for :math:`p = \mathcal{N}(\text{mean}, \Lambda^{-1})`.
+    r"""The exact :math:`\mathrm{KL}(q \,\|\, p)` for
+    :math:`p = \mathcal{N}(\text{mean}, \Lambda^{-1})`.
 
     .. math::
 
-        \mathrm{KL} = \tfrac12\Big[\operatorname{tr}(\Lambda V) + (m - \text{mean})^\top\Lambda(m - \text{mean})
+        \mathrm{KL} = \tfrac12\Big[\operatorname{tr}(\Lambda V)
+        + (m - \text{mean})^\top\Lambda(m - \text{mean})
         - D - \log\det\Lambda - \sum_j \log v_j\Big], \quad V = \operatorname{diag}(v).
 
     Since :math:`p` is normalised, the ELBO is :math:`-\mathrm{KL}`.
@@ -547,7 +560,8 @@ def gaussian_step(state, mean, precision):
 
     .. math::
 
-        m_j \leftarrow \text{mean}_j - \frac{1}{\Lambda_{jj}} \sum_{k \ne j} \Lambda_{jk}(m_k - \text{mean}_k)
+        m_j \leftarrow \text{mean}_j
+        - \frac{1}{\Lambda_{jj}} \sum_{k \ne j} \Lambda_{jk}(m_k - \text{mean}_k)
 
     (Bishop 2006, eq. 10.13).
 
@@ -577,4 +591,5 @@ def gaussian_fit(mean, precision, m0, num_iters):
     num_iters = _checks.positive_int(num_iters, "num_iters")
     state = gaussian_init(mean, precision, m0)
     mean, precision = _check_gaussian(mean, precision)
-    return jax.lax.scan(lambda s, _: gaussian_step(s, mean, precision), state, None, length=num_iters)
+    return jax.lax.scan(lambda s, _: gaussian_step(s, mean, precision), state, None,
+                        length=num_iters)

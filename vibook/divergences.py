@@ -35,11 +35,13 @@ def _same_shape(**values):
 
 
 def kl_normal(loc_p, scale_p, loc_q, scale_q):
-    r"""Closed-form :math:`\mathrm{KL}(\mathcal N(\mu_p, \sigma_p^2) \,\|\, \mathcal N(\mu_q, \sigma_q^2))`.
+    r"""Closed-form
+    :math:`\mathrm{KL}(\mathcal N(\mu_p, \sigma_p^2) \,\|\, \mathcal N(\mu_q, \sigma_q^2))`.
 
     .. math::
 
-        \log\frac{\sigma_q}{\sigma_p} + \frac{\sigma_p^2 + (\mu_p - \mu_q)^2}{2\sigma_q^2} - \frac12
+        \log\frac{\sigma_q}{\sigma_p} + \frac{\sigma_p^2 + (\mu_p - \mu_q)^2}{2\sigma_q^2}
+        - \frac12
 
     (Bishop 2006, ex. 1.30), elementwise; all four arguments share one shape.
     """
@@ -52,14 +54,17 @@ def kl_normal(loc_p, scale_p, loc_q, scale_q):
 
 
 def kl_exponential(rate_p, rate_q):
-    r"""Closed-form :math:`\mathrm{KL}(\mathrm{Exp}(a) \,\|\, \mathrm{Exp}(b)) = \log\frac ab + \frac ba - 1`, elementwise."""
+    r"""Closed-form
+    :math:`\mathrm{KL}(\mathrm{Exp}(a) \,\|\, \mathrm{Exp}(b)) = \log\frac ab + \frac ba - 1`,
+    elementwise, for the rates :math:`a` = ``rate_p`` and :math:`b` = ``rate_q``."""
     rate_p, rate_q = _positive_arrays(rate_p=rate_p, rate_q=rate_q)
     _same_shape(rate_p=rate_p, rate_q=rate_q)
     return jnp.log(rate_p / rate_q) + rate_q / rate_p - 1.0
 
 
 def kl_monte_carlo(key, sample_p, log_p, log_q, n):
-    r"""Monte Carlo :math:`\mathrm{KL}(p\|q) \approx \frac1n \sum_i [\log p(z_i) - \log q(z_i)]`, :math:`z_i \sim p`.
+    r"""Monte Carlo :math:`\mathrm{KL}(p\|q) \approx \frac1n \sum_i [\log p(z_i) - \log q(z_i)]`,
+    :math:`z_i \sim p`.
 
     Parameters
     ----------
@@ -89,7 +94,8 @@ def kl_monte_carlo(key, sample_p, log_p, log_q, n):
 
 
 def kl_grid(log_p, log_q, grid):
-    r""":math:`\mathrm{KL}(p\|q)` for two 1-D densities given by their (unnormalised) logs on a grid.
+    r""":math:`\mathrm{KL}(p\|q)` for two 1-D densities given by their (unnormalised) logs
+    on a grid.
 
     Both are normalised on the grid by the trapezoid rule, then
 
@@ -123,7 +129,9 @@ def kl_grid(log_p, log_q, grid):
                 raise ValueError(f"{name} must not contain NaN or +inf")
             if np.all(v == -np.inf):
                 raise ValueError(f"{name} is -inf at every grid point: nothing to normalise")
-    log_w = jnp.log(0.5 * (jnp.concatenate([steps, jnp.zeros(1)]) + jnp.concatenate([jnp.zeros(1), steps])))
+    # trapezoid weights w_k = (z_{k+1} - z_{k-1}) / 2, one-sided at the ends, (K,)
+    zero = jnp.zeros(1)
+    log_w = jnp.log(0.5 * (jnp.concatenate([steps, zero]) + jnp.concatenate([zero, steps])))
     log_p = log_p - logsumexp(log_p + log_w)
     log_q = log_q - logsumexp(log_q + log_w)
     p = jnp.exp(log_p + log_w)                                       # probability mass per point

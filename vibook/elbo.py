@@ -39,7 +39,8 @@ def _draw(key, params, family, n, fns):
 
 
 def reparam(key, params, log_joint, family, n=1):
-    r"""Reparameterised ELBO: :math:`\frac1n\sum_i [\log p(z_i, x) - \log q_\phi(z_i)]`, :math:`z_i = g(\epsilon_i; \phi)`.
+    r"""Reparameterised ELBO: :math:`\frac1n\sum_i [\log p(z_i, x) - \log q_\phi(z_i)]`,
+    :math:`z_i = g(\epsilon_i; \phi)`.
 
     Its gradient is the pathwise (reparameterisation) estimator
     (Kingma & Welling 2014; Mohamed et al. 2020, §5).
@@ -60,13 +61,15 @@ def reparam(key, params, log_joint, family, n=1):
 
 
 def reparam_entropy(key, params, log_joint, family, n=1):
-    r""":math:`\frac1n\sum_i \log p(z_i, x) + \mathbb{H}[q_\phi]`, the entropy in closed form (lower variance)."""
+    r""":math:`\frac1n\sum_i \log p(z_i, x) + \mathbb{H}[q_\phi]`, the entropy in closed form
+    (lower variance)."""
     z = _draw(key, params, family, n, {"log_joint": log_joint})
     return jnp.mean(log_joint(z)) + family.entropy(params)
 
 
 def reparam_kl(key, params, log_likelihood, kl_to_prior, family, n=1):
-    r""":math:`\frac1n\sum_i \log p(x \mid z_i) - \mathrm{KL}(q_\phi \| p(z))`, the KL in closed form.
+    r""":math:`\frac1n\sum_i \log p(x \mid z_i) - \mathrm{KL}(q_\phi \| p(z))`, the KL in
+    closed form.
 
     Parameters
     ----------
@@ -75,7 +78,8 @@ def reparam_kl(key, params, log_likelihood, kl_to_prior, family, n=1):
     kl_to_prior : callable
         ``kl_to_prior(params)``: :math:`\mathrm{KL}(q_\phi \| p(z))`.
     """
-    z = _draw(key, params, family, n, {"log_likelihood": log_likelihood, "kl_to_prior": kl_to_prior})
+    fns = {"log_likelihood": log_likelihood, "kl_to_prior": kl_to_prior}
+    z = _draw(key, params, family, n, fns)
     return jnp.mean(log_likelihood(z)) - kl_to_prior(params)
 
 
@@ -124,7 +128,8 @@ def exponential_normal(model, x, rate):
 
     .. math::
 
-        \mathcal L(\theta) = \underbrace{\log\lambda - \frac{\lambda}{\theta}}_{\mathbb{E}_q \log p(z)}
+        \mathcal L(\theta)
+        = \underbrace{\log\lambda - \frac{\lambda}{\theta}}_{\mathbb{E}_q \log p(z)}
         - \sum_i \Big[\tfrac12 \log(2\pi\sigma^2)
           + \frac{x_i^2 - 2x_i/\theta + 2/\theta^2}{2\sigma^2}\Big]
         + \underbrace{1 - \log\theta}_{\mathbb{H}[q]}.

@@ -69,12 +69,14 @@ class EMState(NamedTuple):
 def _check_params(params, x, name="params"):
     """Shapes always; weights and positive-definiteness when values are concrete."""
     if not isinstance(params, GMMParams):
-        raise TypeError(f"{name} must be a GMMParams(weights, means, covs), got {type(params).__name__}")
+        raise TypeError(f"{name} must be a GMMParams(weights, means, covs), "
+                        f"got {type(params).__name__}")
     d = x.shape[1]
     w = _checks.array(params.weights, f"{name}.weights", ndim=1)
     k = w.shape[0]
     if k > x.shape[0]:
-        raise ValueError(f"{name} has K = {k} components, more than the N = {x.shape[0]} data points")
+        raise ValueError(f"{name} has K = {k} components, "
+                         f"more than the N = {x.shape[0]} data points")
     mu = _checks.array(params.means, f"{name}.means", shape=(k, d))
     cov = _checks.array(params.covs, f"{name}.covs", shape=(k, d, d))
     if _checks.is_concrete(w) and (bool(jnp.any(w <= 0)) or abs(float(jnp.sum(w)) - 1) > 1e-4):
@@ -90,7 +92,8 @@ def _check_params(params, x, name="params"):
 # ------------------------------------------------------------- densities ---
 
 def log_joint(x, params):
-    r"""Log joint of each point and component, :math:`\log \pi_k + \log\mathcal{N}(x_i; \mu_k, \Sigma_k)`.
+    r"""Log joint of each point and component,
+    :math:`\log \pi_k + \log\mathcal{N}(x_i; \mu_k, \Sigma_k)`.
 
     Uses the Cholesky factor :math:`\Sigma_k = L_k L_k^\top`:
     :math:`\log\mathcal{N} = -\tfrac{D}{2}\log 2\pi - \sum_j \log (L_k)_{jj}
@@ -118,7 +121,8 @@ def log_joint(x, params):
 
 
 def log_likelihood(x, params):
-    r"""Mean log-likelihood per point, :math:`\frac1N \sum_i \log \sum_k \pi_k \mathcal{N}(x_i; \mu_k, \Sigma_k)`.
+    r"""Mean log-likelihood per point,
+    :math:`\frac1N \sum_i \log \sum_k \pi_k \mathcal{N}(x_i; \mu_k, \Sigma_k)`.
 
     Parameters
     ----------
@@ -331,7 +335,9 @@ def init_gmm(key, x, num_components):
     keys = jax.random.split(key, k)
     means = [x[jax.random.randint(keys[0], (), 0, n)]]
     for key_j in keys[1:]:
-        dist2 = jnp.min(jnp.sum((x[:, None, :] - jnp.stack(means)[None, :, :]) ** 2, axis=-1), axis=1)
+        chosen = jnp.stack(means)                                         # (J, D)
+        sq_dist = jnp.sum((x[:, None, :] - chosen[None, :, :]) ** 2, axis=-1)  # (N, J)
+        dist2 = jnp.min(sq_dist, axis=1)          # to the nearest chosen mean, (N,)
         p = dist2 / jnp.sum(dist2) if float(jnp.sum(dist2)) > 0 else jnp.full(n, 1.0 / n)
         means.append(x[jax.random.choice(key_j, n, p=p)])
     cov = jnp.cov(x.T).reshape(d, d) + 1e-6 * jnp.eye(d) if n > 1 else jnp.eye(d)

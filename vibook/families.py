@@ -42,14 +42,16 @@ class Family(NamedTuple):
 
 
 class NormalParams(NamedTuple):
-    """Mean-field Gaussian: ``loc`` of shape ``()`` or ``(D,)``; ``scale = softplus(raw_scale)``."""
+    """Mean-field Gaussian: ``loc`` of shape ``()`` or ``(D,)``;
+    ``scale = softplus(raw_scale)``."""
 
     loc: jax.Array
     raw_scale: jax.Array
 
 
 class FullRankParams(NamedTuple):
-    """Full-rank Gaussian: ``loc`` (D,), ``raw_tril`` (D, D) whose softplus diagonal gives ``L``."""
+    """Full-rank Gaussian: ``loc`` (D,), ``raw_tril`` (D, D) whose softplus diagonal
+    gives ``L``."""
 
     loc: jax.Array
     raw_tril: jax.Array
@@ -74,7 +76,8 @@ def _positive_array(value, name, shape):
     if out.shape != shape:
         out = jnp.broadcast_to(out, shape) if out.ndim == 0 else out
     if out.shape != shape:
-        raise ValueError(f"{name} must be a scalar or have the shape {shape} of loc, got {out.shape}")
+        raise ValueError(f"{name} must be a scalar or have the shape {shape} of loc, "
+                         f"got {out.shape}")
     if _checks.is_concrete(out) and not bool(jnp.all(out > 0)):
         raise ValueError(f"{name} must be > 0, got {out}")
     return out
@@ -130,16 +133,18 @@ def _normal_unpack(params):
 
 
 def _normal_sample(key, params, n):
-    r"""``n`` draws :math:`z = \mu + \sigma \odot \epsilon`, :math:`\epsilon \sim \mathcal{N}(0, I)`; shape ``(n,) + loc.shape``."""
+    r"""``n`` draws :math:`z = \mu + \sigma \odot \epsilon`,
+    :math:`\epsilon \sim \mathcal{N}(0, I)`; shape ``(n,) + loc.shape``."""
     key = _checks.key(key)
     n = _checks.positive_int(n, "n")
     loc, scale = _normal_unpack(params)
-    eps = jax.random.normal(key, (n,) + loc.shape)       # (n, D)
+    eps = jax.random.normal(key, (n,) + loc.shape)       # (n,) or (n, D)
     return _lead(loc, eps.ndim) + _lead(scale, eps.ndim) * eps
 
 
 def _normal_log_prob(params, z):
-    r""":math:`\sum_d \log \mathcal{N}(z_d; \mu_d, \sigma_d^2)` for ``z`` of shape ``(...,) + loc.shape``."""
+    r""":math:`\sum_d \log \mathcal{N}(z_d; \mu_d, \sigma_d^2)` for ``z`` of shape
+    ``(...,) + loc.shape``."""
     loc, scale = _normal_unpack(params)
     z = _event(z, loc.shape)
     return _sum_event(stats.norm.logpdf(z, _lead(loc, z.ndim), _lead(scale, z.ndim)), loc.ndim)
@@ -186,7 +191,8 @@ def _full_rank_unpack(params):
 
 
 def _full_rank_sample(key, params, n):
-    r"""``n`` draws :math:`z = \mu + L \epsilon`, :math:`\epsilon \sim \mathcal{N}(0, I_D)`; shape ``(n, D)``."""
+    r"""``n`` draws :math:`z = \mu + L \epsilon`, :math:`\epsilon \sim \mathcal{N}(0, I_D)`;
+    shape ``(n, D)``."""
     key = _checks.key(key)
     n = _checks.positive_int(n, "n")
     loc, tril = _full_rank_unpack(params)
@@ -221,7 +227,8 @@ full_rank_normal = Family(_full_rank_init, _full_rank_sample, _full_rank_log_pro
 # --- exponential -----------------------------------------------------------------------------
 
 def _exponential_init(rate):
-    r"""Parameters of :math:`\mathrm{Exp}(\theta)`, density :math:`\theta e^{-\theta z}` on :math:`z \ge 0`.
+    r"""Parameters of :math:`\mathrm{Exp}(\theta)`, density :math:`\theta e^{-\theta z}`
+    on :math:`z \ge 0`.
 
     Parameters
     ----------
@@ -247,7 +254,7 @@ def _exponential_sample(key, params, n):
     key = _checks.key(key)
     n = _checks.positive_int(n, "n")
     rate = _exponential_unpack(params)
-    u = jax.random.uniform(key, (n,) + rate.shape)       # (n, D), in [0, 1)
+    u = jax.random.uniform(key, (n,) + rate.shape)       # (n,) or (n, D), in [0, 1)
     return -jnp.log1p(-u) / _lead(rate, u.ndim)
 
 
@@ -265,4 +272,5 @@ def _exponential_entropy(params):
 
 exponential = Family(_exponential_init, _exponential_sample, _exponential_log_prob,
                      _exponential_entropy, _exponential_unpack)
-"""The exponential family :math:`\\mathrm{Exp}(\\theta)` on :math:`z \\ge 0` (one rate or D independent ones)."""
+"""The exponential family :math:`\\mathrm{Exp}(\\theta)` on :math:`z \\ge 0` (one rate or D
+independent ones)."""

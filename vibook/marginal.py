@@ -80,19 +80,23 @@ def trapezoid(log_f, grid, tail_tol=1e-6):
         raise ValueError("grid must be strictly increasing")
     log_values = jnp.asarray(log_f(grid))                             # (K,)
     if log_values.shape != grid.shape:
-        raise ValueError(f"log_f(grid) must have the grid's shape {grid.shape}, got {log_values.shape}")
-    widths = 0.5 * (jnp.concatenate([steps, jnp.zeros(1)]) + jnp.concatenate([jnp.zeros(1), steps]))
+        raise ValueError(f"log_f(grid) must have the grid's shape {grid.shape}, "
+                         f"got {log_values.shape}")
+    zero = jnp.zeros(1)
+    widths = 0.5 * (jnp.concatenate([steps, zero]) + jnp.concatenate([zero, steps]))  # (K,)
     if _checks.is_concrete(log_values):
         outside = jnp.asarray(log_f(jnp.stack([grid[0] - steps[0], grid[-1] + steps[-1]])))
         if bool(jnp.any(jnp.isnan(log_values))):
             raise ValueError("log_f returned NaN on the grid")
         peak = jnp.max(log_values)
         if not bool(jnp.isfinite(peak)):
-            raise ValueError("log_f is -inf on the whole grid (or +inf somewhere): check the grid and log_f")
+            raise ValueError("log_f is -inf on the whole grid (or +inf somewhere): "
+                             "check the grid and log_f")
         if bool(jnp.any(outside - peak > jnp.log(tail_tol))):
             raise ValueError(
                 f"grid does not cover the support: f just outside [{float(grid[0]):g}, "
-                f"{float(grid[-1]):g}] is more than tail_tol={tail_tol:g} times its peak; widen the grid")
+                f"{float(grid[-1]):g}] is more than tail_tol={tail_tol:g} times its peak; "
+                "widen the grid")
     return logsumexp(log_values + jnp.log(widths))
 
 

@@ -84,16 +84,19 @@ class ExponentialNormal:
             _checks.positive(self.noise_scale, "noise_scale")
 
     def log_prior(self, z):
-        r""":math:`\log p(z) = \log\lambda - \lambda z` for :math:`z \ge 0`, else :math:`-\infty`."""
+        r""":math:`\log p(z) = \log\lambda - \lambda z` for :math:`z \ge 0`,
+        else :math:`-\infty`."""
         return stats.expon.logpdf(jnp.asarray(z, dtype=float), scale=1.0 / self.rate)
 
     def log_likelihood(self, x, z):
-        r""":math:`\log p(x \mid z) = \sum_i \log \mathcal{N}(x_i; z, \sigma^2)`, one value per ``z``."""
+        r""":math:`\log p(x \mid z) = \sum_i \log \mathcal{N}(x_i; z, \sigma^2)`,
+        one value per ``z``."""
         scale = self.noise_scale
         return _sum_over_data(lambda xi, zi: stats.norm.logpdf(xi, zi, scale), x, z)
 
     def log_joint(self, z, x):
-        r""":math:`\log p(z, x) = \log p(z) + \log p(x \mid z)`: the unnormalised log posterior in ``z``."""
+        r""":math:`\log p(z, x) = \log p(z) + \log p(x \mid z)`: the unnormalised log
+        posterior in ``z``."""
         return self.log_prior(z) + self.log_likelihood(x, z)
 
     def log_marginal(self, x):
@@ -118,7 +121,8 @@ class ExponentialNormal:
         lam, sigma = self.rate, self.noise_scale
         xbar = jnp.mean(x)
         s2 = sigma**2 / n
-        log_c = -0.5 * n * jnp.log(2 * jnp.pi * sigma**2) - jnp.sum((x - xbar) ** 2) / (2 * sigma**2)
+        log_c = (-0.5 * n * jnp.log(2 * jnp.pi * sigma**2)
+                 - jnp.sum((x - xbar) ** 2) / (2 * sigma**2))
         return (log_c + jnp.log(lam) + 0.5 * jnp.log(2 * jnp.pi * s2)
                 - lam * xbar + 0.5 * lam**2 * s2 + log_ndtr((xbar - lam * s2) / jnp.sqrt(s2)))
 
@@ -131,7 +135,8 @@ class ExponentialNormal:
         return self.log_joint(z, x) - self.log_marginal(x)
 
     def sample(self, key, n):
-        r"""Draw ``n`` pairs from the joint: :math:`z \sim \mathrm{Exp}(\lambda)`, :math:`x \mid z \sim \mathcal{N}(z, \sigma^2)`.
+        r"""Draw ``n`` pairs from the joint: :math:`z \sim \mathrm{Exp}(\lambda)`,
+        :math:`x \mid z \sim \mathcal{N}(z, \sigma^2)`.
 
         Returns
         -------
@@ -208,7 +213,8 @@ class NormalNormal:
         """
         x = _data(x)
         precision = 1.0 / self.prior_scale**2 + x.shape[0] / self.noise_scale**2
-        mean = (self.prior_mean / self.prior_scale**2 + jnp.sum(x) / self.noise_scale**2) / precision
+        mean = (self.prior_mean / self.prior_scale**2
+                + jnp.sum(x) / self.noise_scale**2) / precision
         return mean, 1.0 / jnp.sqrt(precision)
 
     def log_marginal(self, x):

@@ -41,15 +41,18 @@ from vibook import _checks, cavi
 # --- the step-size schedule -------------------------------------------------------------------
 
 def check_schedule(tau, kappa):
-    """Check the Robbins–Monro schedule's delay ``tau > 0`` and forgetting rate ``kappa`` in (0.5, 1]."""
+    """Check the Robbins–Monro schedule's delay ``tau > 0`` and forgetting rate
+    ``kappa`` in (0.5, 1]."""
     _checks.positive(tau, "tau")
     _checks.positive(kappa, "kappa")
     if _checks.is_concrete(kappa) and not 0.5 < float(kappa) <= 1.0:
-        raise ValueError(f"kappa must lie in (0.5, 1] for the Robbins-Monro conditions, got {kappa}")
+        raise ValueError("kappa must lie in (0.5, 1] for the Robbins-Monro conditions, "
+                         f"got {kappa}")
 
 
 def step_size(t, tau, kappa):
-    r""":math:`\rho_t = (t + \tau)^{-\kappa}` for steps :math:`t = 0, 1, 2, \dots` (Hoffman et al. 2013, eq. 26).
+    r""":math:`\rho_t = (t + \tau)^{-\kappa}` for steps :math:`t = 0, 1, 2, \dots`
+    (Hoffman et al. 2013, eq. 26).
 
     For :math:`\kappa \in (0.5, 1]` and :math:`\tau > 0`,
     :math:`\sum_t \rho_t = \infty` and :math:`\sum_t \rho_t^2 < \infty`
@@ -61,9 +64,11 @@ def step_size(t, tau, kappa):
 
 
 def _batches(key, n, batch_size):
-    """Indices of ``n // batch_size`` minibatches of one shuffled pass, shape (num_batches, batch_size)."""
+    """Indices of ``n // batch_size`` minibatches of one shuffled pass, shape
+    (num_batches, batch_size); the ``n % batch_size`` left-over points sit out this pass."""
     num_batches = n // batch_size
-    return jax.random.permutation(key, n)[:num_batches * batch_size].reshape(num_batches, batch_size)
+    perm = jax.random.permutation(key, n)                                 # (n,)
+    return perm[:num_batches * batch_size].reshape(num_batches, batch_size)
 
 
 def _check_batch_size(batch_size, n):
@@ -75,7 +80,8 @@ def _check_batch_size(batch_size, n):
 
 
 def _run_epochs(run_chunk, carry, key, num_epochs, progress, label):
-    """Run ``num_epochs`` epochs of ``run_chunk(carry, keys)`` in up to 10 chunks; concatenate traces."""
+    """Run ``num_epochs`` epochs of ``run_chunk(carry, keys)`` in up to 10 chunks;
+    concatenate the chunks' traces."""
     keys = jax.random.split(key, num_epochs)
     num_chunks = min(10, num_epochs) if progress else 1
     bounds = [round(i * num_epochs / num_chunks) for i in range(num_chunks + 1)]
@@ -91,7 +97,8 @@ def _run_epochs(run_chunk, carry, key, num_epochs, progress, label):
 # --- SVI for the Bayesian mixture of Gaussians ------------------------------------------------
 
 class MixtureSVIState(NamedTuple):
-    r"""Global variational parameters :math:`q(\mu_k) = \mathcal{N}(m_k, s^2_k I)` and the step count."""
+    r"""Global variational parameters :math:`q(\mu_k) = \mathcal{N}(m_k, s^2_k I)`
+    and the step count."""
 
     m: jax.Array    # (K, D)
     s2: jax.Array   # (K,)
@@ -99,13 +106,15 @@ class MixtureSVIState(NamedTuple):
 
 
 def mixture_init(key, x, num_components, prior_scale):
-    """Start SVI exactly where :func:`vibook.cavi.mixture_init` starts CAVI (same key, same means)."""
+    """Start SVI exactly where :func:`vibook.cavi.mixture_init` starts CAVI
+    (same key, same means)."""
     state = cavi.mixture_init(key, x, num_components, prior_scale)
     return MixtureSVIState(state.m, state.s2, jnp.zeros((), jnp.int32))
 
 
 def to_natural(m, s2):
-    r"""Natural parameters of :math:`\mathcal{N}(m_k, s^2_k I)`: :math:`\eta_1 = m_k / s^2_k`, :math:`\eta_2 = -1/(2 s^2_k)`."""
+    r"""Natural parameters of :math:`\mathcal{N}(m_k, s^2_k I)`:
+    :math:`\eta_1 = m_k / s^2_k`, :math:`\eta_2 = -1/(2 s^2_k)`."""
     return m / s2[:, None], -0.5 / s2
 
 
@@ -190,7 +199,10 @@ def mixture_fit(key, x, state, num_epochs, batch_size, prior_scale, tau=1.0, kap
     batch_size = _check_batch_size(batch_size, x.shape[0])
     _checks.positive(prior_scale, "prior_scale")
     check_schedule(tau, kappa)
-    run = lambda s, keys: _mixture_epochs(s, keys, x, batch_size, prior_scale, tau, kappa)  # noqa: E731
+
+    def run(s, keys):
+        return _mixture_epochs(s, keys, x, batch_size, prior_scale, tau, kappa)
+
     return _run_epochs(run, state, key, num_epochs, progress, "SVI")
 
 
@@ -201,7 +213,8 @@ def _mixture_elbo(m, s2, x, prior_scale):
 
 
 def mixture_elbo(m, s2, x, prior_scale):
-    r"""The mixture ELBO of global parameters ``(m, s2)``, with every :math:`q(c_i)` at its optimum.
+    r"""The mixture ELBO of global parameters ``(m, s2)``, with every :math:`q(c_i)`
+    at its optimum.
 
     :math:`\mathcal{L}(m, s^2) = \max_\phi \mathcal{L}(m, s^2, \phi)`, the
     objective SVI climbs (Hoffman et al. 2013, §2.3). ``m`` and ``s2`` may carry
@@ -219,7 +232,8 @@ def mixture_elbo(m, s2, x, prior_scale):
 # --- black-box minibatch VI -------------------------------------------------------------------
 
 def minibatch_elbo(key, family, params, log_prior, log_lik, batch, num_data, num_samples=1):
-    r"""Reparameterised ELBO estimate from a minibatch, with the likelihood rescaled by :math:`N/|B|`.
+    r"""Reparameterised ELBO estimate from a minibatch, with the likelihood rescaled
+    by :math:`N/|B|`.
 
     .. math::
 
@@ -253,7 +267,8 @@ def minibatch_elbo(key, family, params, log_prior, log_lik, batch, num_data, num
 
 @partial(jax.jit, static_argnames=("family", "log_prior", "log_lik", "batch_size", "optimizer",
                                    "num_samples"))
-def _bbvi_epochs(carry, keys, family, log_prior, log_lik, data, batch_size, optimizer, num_samples):
+def _bbvi_epochs(carry, keys, family, log_prior, log_lik, data, batch_size, optimizer,
+                 num_samples):
     n = jax.tree.leaves(data)[0].shape[0]
 
     def batch_step(carry, inputs):
@@ -317,8 +332,11 @@ def minibatch_fit(key, family, params, log_prior, log_lik, data, num_epochs, bat
                         f"got {type(optimizer).__name__}")
     if not (callable(log_prior) and callable(log_lik)):
         raise TypeError("log_prior and log_lik must be callables")
-    run = lambda c, keys: _bbvi_epochs(c, keys, family, log_prior, log_lik, data, batch_size,  # noqa: E731
-                                       optimizer, num_samples)
+
+    def run(c, keys):
+        return _bbvi_epochs(c, keys, family, log_prior, log_lik, data, batch_size,
+                            optimizer, num_samples)
+
     (params, _), trace = _run_epochs(run, (params, optimizer.init(params)), key, num_epochs,
                                      progress, "VI")
     return params, trace

@@ -93,7 +93,8 @@ def dims(params):
 
 
 def encode(params, x):
-    r"""Encoder: :math:`(\mu_\phi(x), \sigma_\phi(x))`, with :math:`\sigma = \mathrm{softplus}(\cdot) + 10^{-6}`.
+    r"""Encoder: :math:`(\mu_\phi(x), \sigma_\phi(x))`, with
+    :math:`\sigma = \mathrm{softplus}(\cdot) + 10^{-6}`.
 
     ``x`` has shape ``(..., data_dim)``; both outputs have shape ``(..., latent_dim)``.
     """
@@ -108,12 +109,14 @@ def decode(params, z):
 
 
 def bernoulli_log_prob(logits, x):
-    r""":math:`\sum_j x_j \ell_j - \mathrm{softplus}(\ell_j)`, the log Bernoulli likelihood from logits :math:`\ell`."""
+    r""":math:`\sum_j x_j \ell_j - \mathrm{softplus}(\ell_j)`, the log Bernoulli likelihood
+    from logits :math:`\ell`."""
     return jnp.sum(x * logits - jax.nn.softplus(logits), axis=-1)
 
 
 def gaussian_kl(mean, scale):
-    r"""Closed-form :math:`\mathrm{KL}(\mathcal{N}(\mu, \sigma^2) \| \mathcal{N}(0, 1))` per coordinate.
+    r"""Closed-form :math:`\mathrm{KL}(\mathcal{N}(\mu, \sigma^2) \| \mathcal{N}(0, 1))`
+    per coordinate.
 
     .. math:: \tfrac12(\mu^2 + \sigma^2 - 1) - \log\sigma
 
@@ -131,12 +134,14 @@ def _terms_one(key, params, x):
 
 
 def _iwae_one(key, params, x, k):
+    """The ``k``-sample importance-weighted bound for one example."""
     mean, scale = encode(params, x)
     eps = jax.random.normal(key, (k, mean.shape[-1]))           # (k, L)
     z = mean[None, :] + scale[None, :] * eps                    # (k, L)
-    log_w = (bernoulli_log_prob(decode(params, z), x[None, :])
-             + jnp.sum(jax.scipy.stats.norm.logpdf(z), axis=-1)
-             - jnp.sum(jax.scipy.stats.norm.logpdf(z, mean[None, :], scale[None, :]), axis=-1))   # (k,)
+    log_lik = bernoulli_log_prob(decode(params, z), x[None, :])                  # (k,)
+    log_prior = jnp.sum(jax.scipy.stats.norm.logpdf(z), axis=-1)                 # (k,)
+    log_q = jnp.sum(jax.scipy.stats.norm.logpdf(z, mean[None, :], scale[None, :]), axis=-1)
+    log_w = log_lik + log_prior - log_q                                          # (k,)
     return jax.nn.logsumexp(log_w) - jnp.log(k)
 
 
@@ -159,7 +164,8 @@ def _terms(key, params, x):
 
 
 def elbo_terms(key, params, x):
-    r"""Per-example reconstruction :math:`\log p(x \mid z)`, :math:`z \sim q(z \mid x)`, and :math:`\mathrm{KL}(q(z\mid x) \| p(z))`.
+    r"""Per-example reconstruction :math:`\log p(x \mid z)`, :math:`z \sim q(z \mid x)`,
+    and :math:`\mathrm{KL}(q(z\mid x) \| p(z))`.
 
     The distortion of the rate–distortion view (Alemi et al. 2018) is the
     negative reconstruction term, the rate is the KL term.
@@ -173,7 +179,8 @@ def elbo_terms(key, params, x):
 
 
 def elbo(key, params, x, beta=1.0):
-    r"""Per-example single-sample ELBO :math:`\log p(x \mid z) - \beta\,\mathrm{KL}(q(z \mid x) \| p(z))`, shape (N,).
+    r"""Per-example single-sample ELBO
+    :math:`\log p(x \mid z) - \beta\,\mathrm{KL}(q(z \mid x) \| p(z))`, shape (N,).
 
     With ``beta = 1`` this is an unbiased estimate of the ELBO, a lower bound on
     :math:`\log p(x)` in expectation; other ``beta`` give the β-VAE objective

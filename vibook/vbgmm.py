@@ -14,7 +14,8 @@ The model puts priors on every parameter of a :math:`K`-component mixture
 With the mean-field family :math:`q(z)\,q(\pi, \mu, \Lambda)` (eq. 10.42) the
 optimal factors are :math:`q(z_n) = \mathrm{Cat}(r_n)`,
 :math:`q(\pi) = \mathrm{Dir}(\alpha)` and
-:math:`q(\mu_k, \Lambda_k) = \mathcal N\big(m_k, (\beta_k\Lambda_k)^{-1}\big)\,\mathcal W(W_k, \nu_k)`.
+:math:`q(\mu_k, \Lambda_k)
+= \mathcal N\big(m_k, (\beta_k\Lambda_k)^{-1}\big)\,\mathcal W(W_k, \nu_k)`.
 CAVI alternates :func:`update_local` (the responsibilities, eqs. 10.46–10.49,
 10.64–10.66) and :func:`update_global` (eqs. 10.51–10.63), and :func:`elbo`
 evaluates the bound exactly (eqs. 10.70–10.77). With a small :math:`\alpha_0`,
@@ -104,8 +105,8 @@ def _check_spd(a, name):
 def _check_prior(prior, x):
     """Check the hyper-parameters against the data; return them as arrays of x's dtype."""
     if not isinstance(prior, VBGMMPrior):
-        raise TypeError("prior must be a VBGMMPrior(concentration, mean_precision, mean, dof, scale), "
-                        f"got {type(prior).__name__}")
+        fields = "concentration, mean_precision, mean, dof, scale"
+        raise TypeError(f"prior must be a VBGMMPrior({fields}), got {type(prior).__name__}")
     d = x.shape[1]
     _checks.positive(prior.concentration, "prior.concentration")
     _checks.positive(prior.mean_precision, "prior.mean_precision")
@@ -136,7 +137,8 @@ def _check_state(state, x):
 
 def _log_det(a):
     """log |A| of symmetric positive-definite matrices, shape (..., D, D) -> (...)."""
-    return 2 * jnp.sum(jnp.log(jnp.diagonal(jnp.linalg.cholesky(a), axis1=-2, axis2=-1)), axis=-1)
+    lower = jnp.linalg.cholesky(a)                                        # (..., D, D)
+    return 2 * jnp.sum(jnp.log(jnp.diagonal(lower, axis1=-2, axis2=-1)), axis=-1)
 
 
 def _spd_inv(a):
@@ -147,14 +149,16 @@ def _spd_inv(a):
 
 
 def _expected_log_det_precision(dof, scale):
-    r""":math:`\ln\tilde\Lambda_k = \mathbb E\ln|\Lambda_k| = \sum_{i=1}^D \psi\big(\tfrac{\nu_k + 1 - i}{2}\big) + D\ln 2 + \ln|W_k|` (eq. 10.65)."""
+    r""":math:`\ln\tilde\Lambda_k = \mathbb E\ln|\Lambda_k|
+    = \sum_{i=1}^D \psi\big(\tfrac{\nu_k + 1 - i}{2}\big) + D\ln 2 + \ln|W_k|` (eq. 10.65)."""
     d = scale.shape[-1]
     psi = digamma(0.5 * (dof[:, None] - jnp.arange(d)[None, :]))         # (K, D)
     return jnp.sum(psi, axis=1) + d * math.log(2.0) + _log_det(scale)
 
 
 def _expected_log_weights(concentration):
-    r""":math:`\ln\tilde\pi_k = \mathbb E\ln\pi_k = \psi(\alpha_k) - \psi(\sum_j \alpha_j)` (eq. 10.66)."""
+    r""":math:`\ln\tilde\pi_k = \mathbb E\ln\pi_k = \psi(\alpha_k) - \psi(\sum_j \alpha_j)`
+    (eq. 10.66)."""
     return digamma(concentration) - digamma(jnp.sum(concentration))
 
 
@@ -170,13 +174,16 @@ def _log_rho(state, x):
 
 
 def _log_wishart_norm(dof, scale):
-    r""":math:`\ln B(W, \nu) = -\tfrac\nu2\ln|W| - \tfrac{\nu D}{2}\ln 2 - \ln\Gamma_D(\tfrac\nu2)` (eq. B.79)."""
+    r""":math:`\ln B(W, \nu) = -\tfrac\nu2\ln|W| - \tfrac{\nu D}{2}\ln 2 - \ln\Gamma_D(\tfrac\nu2)`
+    (eq. B.79)."""
     d = scale.shape[-1]
-    return -0.5 * dof * _log_det(scale) - 0.5 * dof * d * math.log(2.0) - multigammaln(0.5 * dof, d)
+    return (-0.5 * dof * _log_det(scale) - 0.5 * dof * d * math.log(2.0)
+            - multigammaln(0.5 * dof, d))
 
 
 def _log_dirichlet_norm(concentration):
-    r""":math:`\ln C(\alpha) = \ln\Gamma(\sum_k\alpha_k) - \sum_k\ln\Gamma(\alpha_k)` (eq. B.23)."""
+    r""":math:`\ln C(\alpha) = \ln\Gamma(\sum_k\alpha_k) - \sum_k\ln\Gamma(\alpha_k)`
+    (eq. B.23)."""
     return gammaln(jnp.sum(concentration)) - jnp.sum(gammaln(concentration))
 
 
@@ -224,7 +231,8 @@ def update_global(x, resp, prior):
 
     .. math::
 
-        W_k^{-1} = W_0^{-1} + N_k S_k + \frac{\beta_0 N_k}{\beta_0 + N_k}(\bar x_k - m_0)(\bar x_k - m_0)^\top
+        W_k^{-1} = W_0^{-1} + N_k S_k
+        + \frac{\beta_0 N_k}{\beta_0 + N_k}(\bar x_k - m_0)(\bar x_k - m_0)^\top
 
     (eqs. 10.58, 10.60–10.63). An empty component (:math:`N_k = 0`) gets the
     prior back; :math:`\bar x_k` divides by :math:`N_k` plus ten machine
@@ -262,7 +270,8 @@ def update_global(x, resp, prior):
 
 
 def elbo(state, x, prior):
-    r"""The exact ELBO of any :math:`q(z)\,q(\pi)\,q(\mu, \Lambda)` of the form in :class:`VBGMMState`.
+    r"""The exact ELBO of any :math:`q(z)\,q(\pi)\,q(\mu, \Lambda)` of the form in
+    :class:`VBGMMState`.
 
     .. math::
 
@@ -305,9 +314,11 @@ def elbo(state, x, prior):
                - beta0 * nu * jnp.einsum("ki,kij,kj->k", dm, w, dm))
         + _log_wishart_norm(nu0, w0) + 0.5 * (nu0 - d - 1) * log_lam
         - 0.5 * nu * jnp.einsum("ij,kji->k", _spd_inv(w0), w))
-    # E[ln q(mu, Lambda)], with the Wishart entropy H = -ln B - (nu - D - 1)/2 E ln|Lambda| + nu D / 2
+    # E[ln q(mu, Lambda)]                                                (10.77)
+    # with the Wishart entropy H = -ln B - (nu - D - 1)/2 E ln|Lambda| + nu D / 2   (B.82)
     entropy_lam = -_log_wishart_norm(nu, w) - 0.5 * (nu - d - 1) * log_lam + 0.5 * nu * d
-    log_q_mu_lam = jnp.sum(0.5 * log_lam + 0.5 * d * (jnp.log(beta) - _LOG_2PI) - 0.5 * d - entropy_lam)
+    log_q_mu_lam = jnp.sum(0.5 * log_lam + 0.5 * d * (jnp.log(beta) - _LOG_2PI) - 0.5 * d
+                           - entropy_lam)
     return data_term + pi_term + log_p_mu_lam - log_q_mu_lam
 
 
@@ -337,7 +348,8 @@ def init(key, x, num_components, prior):
     x = _checks.data(x)
     k = _checks.positive_int(num_components, "num_components")
     if k > x.shape[0]:
-        raise ValueError(f"num_components must be at most the number of points N = {x.shape[0]}, got {k}")
+        raise ValueError("num_components must be at most the number of points "
+                         f"N = {x.shape[0]}, got {k}")
     _check_prior(prior, x)
     centres = x[jax.random.choice(key, x.shape[0], (k,), replace=False)]  # (K, D)
     dist2 = jnp.sum((x[:, None, :] - centres[None, :, :]) ** 2, axis=-1)  # (N, K)
@@ -399,7 +411,8 @@ _scan = jax.jit(_scan_impl, static_argnames="num_iters")
 # ------------------------------------------------------------ reading a fit ---
 
 def expected_weights(state):
-    r"""Posterior mean of the weights, :math:`\mathbb E[\pi_k] = \alpha_k / \sum_j\alpha_j` (eq. B.17).
+    r"""Posterior mean of the weights,
+    :math:`\mathbb E[\pi_k] = \alpha_k / \sum_j\alpha_j` (eq. B.17).
 
     Parameters
     ----------

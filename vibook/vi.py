@@ -2,7 +2,8 @@ r"""Variational inference by automatic differentiation: maximise the ELBO with o
 
 .. math::
 
-    \phi_{t+1} = \phi_t + \mathrm{Adam}\big(\widehat{\nabla_\phi \mathcal L}(\phi_t; \epsilon_t)\big)
+    \phi_{t+1} = \phi_t
+    + \mathrm{Adam}\big(\widehat{\nabla_\phi \mathcal L}(\phi_t; \epsilon_t)\big)
 
 (Ranganath et al. 2014; Kucukelbir et al. 2017; Kingma & Ba 2015). The
 objective is any ``objective(key, params)`` returning an unbiased ELBO
@@ -30,8 +31,8 @@ class VIState(NamedTuple):
 
 def _optimizer(optimizer):
     if not isinstance(optimizer, optax.GradientTransformation):
-        raise TypeError("optimizer must be an optax GradientTransformation, e.g. optax.adam(0.05), "
-                        f"got {type(optimizer).__name__}")
+        raise TypeError("optimizer must be an optax GradientTransformation, "
+                        f"e.g. optax.adam(0.05), got {type(optimizer).__name__}")
     return optimizer
 
 
@@ -72,7 +73,8 @@ def step(key, state, objective, optimizer):
     if not isinstance(state, VIState):
         raise TypeError(f"state must be a VIState (from vi.init), got {type(state).__name__}")
     if not callable(objective):
-        raise TypeError(f"objective must be callable as objective(key, params), got {type(objective).__name__}")
+        raise TypeError("objective must be callable as objective(key, params), "
+                        f"got {type(objective).__name__}")
     optimizer = _optimizer(optimizer)
     value, grads = jax.value_and_grad(objective, argnums=1)(key, state.params)
     ascent = jax.tree_util.tree_map(jnp.negative, grads)             # optax minimises
@@ -103,7 +105,8 @@ def fit(key, objective, params, optimizer, num_steps):
     key = _checks.key(key)
     num_steps = _checks.positive_int(num_steps, "num_steps")
     if not callable(objective):
-        raise TypeError(f"objective must be callable as objective(key, params), got {type(objective).__name__}")
+        raise TypeError("objective must be callable as objective(key, params), "
+                        f"got {type(objective).__name__}")
     state = init(params, optimizer)
 
     @jax.jit

@@ -146,8 +146,10 @@ def _static(render, values, figsize, dpi, alt, start=0):
     uid = re.search(r'id="_anim_img(\w+)"', html).group(1)
     html = html.replace(uid, "vb" + hashlib.sha1(html.replace(uid, "").encode()).hexdigest()[:24])
     # Open on the same frame as the live slider.
-    html = re.sub(r"(anim(\w+) = new Animation\([^;]*\);)", rf"\1 anim\2.set_frame({start});", html)
-    html = re.sub(r'<img id="(_anim_img\w+)"', lambda m: f'<img id="{m.group(1)}" alt="{escape(alt)}"', html)
+    html = re.sub(r"(anim(\w+) = new Animation\([^;]*\);)",
+                  rf"\1 anim\2.set_frame({start});", html)
+    html = re.sub(r'<img id="(_anim_img\w+)"',
+                  lambda m: f'<img id="{m.group(1)}" alt="{escape(alt)}"', html)
     for icon, symbol in sorted(_ICONS.items(), key=lambda kv: -len(kv[0])):
         html = html.replace(f'<i class="{icon}"></i>', symbol)
     if "://" in re.sub(r"data:[^\"']*", "", html).replace("http://www.w3.org", ""):
@@ -158,7 +160,8 @@ def _static(render, values, figsize, dpi, alt, start=0):
 def _quantize(match, colors=64):
     """Re-encode one base64 PNG frame with an adaptive palette (about 4x smaller)."""
     png = base64.b64decode(re.sub(r"[\\\n]", "", match.group(1)))
-    image = Image.open(io.BytesIO(png)).convert("RGB").quantize(colors=colors, dither=Image.Dither.NONE)
+    image = Image.open(io.BytesIO(png)).convert("RGB")
+    image = image.quantize(colors=colors, dither=Image.Dither.NONE)
     buffer = io.BytesIO()
     image.save(buffer, format="PNG", optimize=True)
     return "data:image/png;base64," + base64.b64encode(buffer.getvalue()).decode("ascii")
