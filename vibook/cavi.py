@@ -27,9 +27,9 @@ from typing import NamedTuple
 
 import jax
 import jax.numpy as jnp
-from jax.scipy.special import digamma, gammaln, logsumexp, xlogy
+from jax.scipy.special import digamma, gammaln, xlogy
 
-from vibook import _checks
+from vibook import _checks, _scan
 
 _LOG_2PI = math.log(2 * math.pi)      # a Python float: exact in float64 too
 
@@ -92,7 +92,7 @@ def mixture_local(m, s2, x):
     m = _checks.array(m, "m", ndim=2, shape=(None, x.shape[1]))
     s2 = _checks.array(s2, "s2", ndim=1, shape=(m.shape[0],))
     logits = x @ m.T - 0.5 * (jnp.sum(m**2, axis=1) + x.shape[1] * s2)[None, :]   # (N, K)
-    return jnp.exp(logits - logsumexp(logits, axis=1, keepdims=True))
+    return jax.nn.softmax(logits, axis=1)
 
 
 def mixture_global(phi, x, prior_scale, scale=1.0):
@@ -250,15 +250,8 @@ def mixture_fit(key, x, num_components, prior_scale, num_iters):
     """
     num_iters = _checks.positive_int(num_iters, "num_iters")
     state = mixture_init(key, x, num_components, prior_scale)
-    return _mixture_scan(state, jnp.asarray(x, dtype=state.m.dtype), prior_scale, num_iters)
-
-
-def _mixture_scan_impl(state, x, prior_scale, num_iters):
-    return jax.lax.scan(lambda s, _: mixture_step(s, x, prior_scale), state, None,
-                        length=num_iters)
-
-
-_mixture_scan = jax.jit(_mixture_scan_impl, static_argnames="num_iters")
+    x = jnp.asarray(x, dtype=state.m.dtype)
+    return _scan.iterate(mixture_step, state, (x, prior_scale), num_iters)
 
 
 # ---------------------------------------------------------------------------
@@ -480,7 +473,7 @@ def normal_gamma_fit(x, prior, num_iters, tau_mean=1.0):
     state = normal_gamma_init(x, prior, tau_mean)
     x = jnp.asarray(x, state.mu_mean.dtype)
     prior = NormalGamma(*(jnp.asarray(v, x.dtype) for v in prior))
-    return jax.lax.scan(lambda s, _: normal_gamma_step(s, x, prior), state, None, length=num_iters)
+    return _scan.iterate(normal_gamma_step, state, (x, prior), num_iters)
 
 
 # ---------------------------------------------------------------------------
@@ -591,5 +584,4 @@ def gaussian_fit(mean, precision, m0, num_iters):
     num_iters = _checks.positive_int(num_iters, "num_iters")
     state = gaussian_init(mean, precision, m0)
     mean, precision = _check_gaussian(mean, precision)
-    return jax.lax.scan(lambda s, _: gaussian_step(s, mean, precision), state, None,
-                        length=num_iters)
+    return _scan.iterate(gaussian_step, state, (mean, precision), num_iters)

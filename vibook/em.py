@@ -26,7 +26,7 @@ import jax
 import jax.numpy as jnp
 from jax.scipy.special import logsumexp, xlogy
 
-from vibook import _checks
+from vibook import _checks, _scan
 
 
 class GMMParams(NamedTuple):
@@ -150,8 +150,7 @@ def responsibilities(x, params):
     -------
     Array, shape (N, K)
     """
-    lj = log_joint(x, params)
-    return jnp.exp(lj - logsumexp(lj, axis=1, keepdims=True))
+    return jax.nn.softmax(log_joint(x, params), axis=1)
 
 
 def elbo(x, params, resp):
@@ -258,7 +257,7 @@ def em_step(state, x, reg_covar=0.0):
     log_lik : Array, scalar
         Mean log-likelihood per point of :math:`\\theta_{t+1}`.
     """
-    resp = jnp.exp(state.log_joint - logsumexp(state.log_joint, axis=1, keepdims=True))  # (N, K)
+    resp = jax.nn.softmax(state.log_joint, axis=1)                         # (N, K)
     params = m_step(x, resp, reg_covar)
     lj = log_joint(x, params)                                             # (N, K)
     return EMState(params, lj), jnp.mean(logsumexp(lj, axis=1))
@@ -295,15 +294,8 @@ def fit_gmm(x, init, num_iters, reg_covar=0.0):
     _checks.nonnegative(reg_covar, "reg_covar")
     x = _checks.data(x)
     state = em_init(x, init)
-    state, trace = _scan(state, x, reg_covar, num_iters)
+    state, trace = _scan.iterate(em_step, state, (x, reg_covar), num_iters)
     return state.params, trace
-
-
-def _scan_impl(state, x, reg_covar, num_iters):
-    return jax.lax.scan(lambda s, _: em_step(s, x, reg_covar), state, None, length=num_iters)
-
-
-_scan = jax.jit(_scan_impl, static_argnames="num_iters")
 
 
 def init_gmm(key, x, num_components):

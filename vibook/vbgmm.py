@@ -32,9 +32,9 @@ from typing import NamedTuple
 
 import jax
 import jax.numpy as jnp
-from jax.scipy.special import digamma, gammaln, logsumexp, multigammaln, xlogy
+from jax.scipy.special import digamma, gammaln, multigammaln, xlogy
 
-from vibook import _checks
+from vibook import _checks, _scan
 
 _LOG_2PI = math.log(2 * math.pi)      # a Python float: exact in float64 too
 
@@ -214,7 +214,7 @@ def update_local(state, x):
     x = _checks.data(x)
     _check_state(state, x)
     log_rho = _log_rho(state, x)                                          # (N, K)
-    return jnp.exp(log_rho - logsumexp(log_rho, axis=1, keepdims=True))
+    return jax.nn.softmax(log_rho, axis=1)
 
 
 def update_global(x, resp, prior):
@@ -398,14 +398,7 @@ def fit(key, x, num_components, prior, num_iters):
     num_iters = _checks.positive_int(num_iters, "num_iters")
     state = init(key, x, num_components, prior)
     x = _checks.data(x)
-    return _scan(state, x, _check_prior(prior, x), num_iters)
-
-
-def _scan_impl(state, x, prior, num_iters):
-    return jax.lax.scan(lambda s, _: step(s, x, prior), state, None, length=num_iters)
-
-
-_scan = jax.jit(_scan_impl, static_argnames="num_iters")
+    return _scan.iterate(step, state, (x, _check_prior(prior, x)), num_iters)
 
 
 # ------------------------------------------------------------ reading a fit ---
