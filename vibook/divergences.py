@@ -14,7 +14,7 @@ import jax.numpy as jnp
 import numpy as np
 from jax.scipy.special import logsumexp
 
-from vibook import _checks
+from vibook import _checks, marginal
 
 
 def _positive_arrays(**values):
@@ -113,12 +113,7 @@ def kl_grid(log_p, log_q, grid):
     grid : array of shape (K,)
         Strictly increasing points.
     """
-    grid = _checks.array(grid, "grid", ndim=1)
-    if grid.shape[0] < 2:
-        raise ValueError(f"grid must have at least 2 points, got {grid.shape[0]}")
-    steps = jnp.diff(grid)
-    if _checks.is_concrete(steps) and not bool(jnp.all(steps > 0)):
-        raise ValueError("grid must be strictly increasing")
+    grid, weights = marginal.trapezoid_weights(grid)                  # (K,), (K,)
     log_p, log_q = (jnp.asarray(v, dtype=float) for v in (log_p, log_q))
     for name, v in [("log_p", log_p), ("log_q", log_q)]:
         if v.shape != grid.shape:
@@ -129,9 +124,7 @@ def kl_grid(log_p, log_q, grid):
                 raise ValueError(f"{name} must not contain NaN or +inf")
             if np.all(v == -np.inf):
                 raise ValueError(f"{name} is -inf at every grid point: nothing to normalise")
-    # trapezoid weights w_k = (z_{k+1} - z_{k-1}) / 2, one-sided at the ends, (K,)
-    zero = jnp.zeros(1)
-    log_w = jnp.log(0.5 * (jnp.concatenate([steps, zero]) + jnp.concatenate([zero, steps])))
+    log_w = jnp.log(weights)
     log_p = log_p - logsumexp(log_p + log_w)
     log_q = log_q - logsumexp(log_q + log_w)
     p = jnp.exp(log_p + log_w)                                       # probability mass per point

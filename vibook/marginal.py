@@ -41,6 +41,31 @@ class Estimate(NamedTuple):
     ess: jax.Array
 
 
+def trapezoid_weights(grid):
+    r"""Checked grid and its trapezoid weights :math:`w_k = (z_{k+1} - z_{k-1})/2`.
+
+    The end points get one-sided widths, so that :math:`\sum_k w_k f(z_k)` is the
+    trapezoid rule for :math:`\int f(z)\,dz` on the grid.
+
+    Parameters
+    ----------
+    grid : array of shape (K,)
+        Strictly increasing points, ``K >= 2``.
+
+    Returns
+    -------
+    grid, weights : Array, each of shape (K,)
+    """
+    grid = _checks.array(grid, "grid", ndim=1)
+    if grid.shape[0] < 2:
+        raise ValueError(f"grid must have at least 2 points, got {grid.shape[0]}")
+    steps = jnp.diff(grid)                                            # (K-1,)
+    if _checks.is_concrete(steps) and not bool(jnp.all(steps > 0)):
+        raise ValueError("grid must be strictly increasing")
+    zero = jnp.zeros(1)
+    return grid, 0.5 * (jnp.concatenate([steps, zero]) + jnp.concatenate([zero, steps]))
+
+
 def trapezoid(log_f, grid, tail_tol=1e-6):
     r"""The trapezoid rule for :math:`\log \int f(z)\, dz`, computed in log space.
 
@@ -71,21 +96,16 @@ def trapezoid(log_f, grid, tail_tol=1e-6):
     """
     if not callable(log_f):
         raise TypeError(f"log_f must be callable as log_f(z), got {type(log_f).__name__}")
-    grid = _checks.array(grid, "grid", ndim=1)
+    grid, widths = trapezoid_weights(grid)                            # (K,), (K,)
     _checks.positive(tail_tol, "tail_tol")
-    if grid.shape[0] < 2:
-        raise ValueError(f"grid must have at least 2 points, got {grid.shape[0]}")
-    steps = jnp.diff(grid)                                            # (K-1,)
-    if _checks.is_concrete(steps) and not bool(jnp.all(steps > 0)):
-        raise ValueError("grid must be strictly increasing")
     log_values = jnp.asarray(log_f(grid))                             # (K,)
     if log_values.shape != grid.shape:
         raise ValueError(f"log_f(grid) must have the grid's shape {grid.shape}, "
                          f"got {log_values.shape}")
-    zero = jnp.zeros(1)
-    widths = 0.5 * (jnp.concatenate([steps, zero]) + jnp.concatenate([zero, steps]))  # (K,)
     if _checks.is_concrete(log_values):
-        outside = jnp.asarray(log_f(jnp.stack([grid[0] - steps[0], grid[-1] + steps[-1]])))
+        # one step beyond each end (the end widths are half a step)
+        beyond = jnp.stack([grid[0] - 2 * widths[0], grid[-1] + 2 * widths[-1]])
+        outside = jnp.asarray(log_f(beyond))
         if bool(jnp.any(jnp.isnan(log_values))):
             raise ValueError("log_f returned NaN on the grid")
         peak = jnp.max(log_values)
