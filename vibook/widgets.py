@@ -120,11 +120,14 @@ def _live(render, values, label, fmt, initial, figsize):
     out = ipywidgets.Output()
 
     def update(change=None):
-        with out:
-            out.clear_output(wait=True)
-            fig = plt.figure(figsize=figsize)
-            render(fig, control.value)
-            plt.show()
+        # Set the Output widget's contents directly rather than capturing a
+        # display inside ``with out:``: the figure then lives only in the widget,
+        # and the cell's own output stays exactly the widget (which nbval checks).
+        fig = plt.figure(figsize=figsize)
+        render(fig, control.value)
+        out.outputs = ()
+        out.append_display_data(fig)
+        plt.close(fig)
 
     control.observe(update, names="value")
     update()
