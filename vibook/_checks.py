@@ -106,6 +106,15 @@ def array(value, name, ndim=None, shape=None):
     return out
 
 
+def batch_size(value, n):
+    """Check a minibatch size: an integer from 1 to the data size ``n``; return it."""
+    value = positive_int(value, "batch_size")
+    if value > n:
+        raise ValueError(f"batch_size must be at most the number of data points N = {n}, "
+                         f"got {value}")
+    return value
+
+
 def data(value, name="x", ndim=2):
     """A finite data array of rank ``ndim`` (``(N,)`` or ``(N, D)``) with no empty axis."""
     out = array(value, name, ndim=ndim)

@@ -166,3 +166,23 @@ def synthetic_mixture(key, n, means, scales=1.0, weights=None):
     labels = jax.random.choice(key_c, k, (n,), p=weights)                 # (n,)
     noise = jax.random.normal(key_x, (n, d))                              # (n, D)
     return means[labels] + scales[labels, None] * noise, labels
+
+
+def minibatches(key, n, batch_size):
+    """Indices of the ``n // batch_size`` minibatches of one shuffled pass over ``n`` points.
+
+    The ``n % batch_size`` points left over sit this pass out.
+
+    Parameters
+    ----------
+    key : PRNG key
+        Fixes the shuffle.
+    n, batch_size : int
+
+    Returns
+    -------
+    Array of int, shape (n // batch_size, batch_size)
+    """
+    num_batches = n // batch_size
+    perm = jax.random.permutation(key, n)                                 # (n,)
+    return perm[:num_batches * batch_size].reshape(num_batches, batch_size)

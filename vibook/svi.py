@@ -36,6 +36,7 @@ import jax.numpy as jnp
 import optax
 
 from vibook import _checks, cavi
+from vibook.data import minibatches
 
 
 # --- the step-size schedule -------------------------------------------------------------------
@@ -61,22 +62,6 @@ def step_size(t, tau, kappa):
     """
     check_schedule(tau, kappa)
     return (jnp.asarray(t) + tau) ** (-kappa)
-
-
-def _batches(key, n, batch_size):
-    """Indices of ``n // batch_size`` minibatches of one shuffled pass, shape
-    (num_batches, batch_size); the ``n % batch_size`` left-over points sit out this pass."""
-    num_batches = n // batch_size
-    perm = jax.random.permutation(key, n)                                 # (n,)
-    return perm[:num_batches * batch_size].reshape(num_batches, batch_size)
-
-
-def _check_batch_size(batch_size, n):
-    batch_size = _checks.positive_int(batch_size, "batch_size")
-    if batch_size > n:
-        raise ValueError(f"batch_size must be at most the number of data points N = {n}, "
-                         f"got {batch_size}")
-    return batch_size
 
 
 def _run_epochs(run_chunk, carry, key, num_epochs, progress, label):
@@ -160,7 +145,7 @@ def _mixture_epochs(state, keys, x, batch_size, prior_scale, tau, kappa):
         return new, (new.m, new.s2)
 
     def epoch(state, key):
-        return jax.lax.scan(batch_step, state, _batches(key, x.shape[0], batch_size))
+        return jax.lax.scan(batch_step, state, minibatches(key, x.shape[0], batch_size))
 
     state, (m, s2) = jax.lax.scan(epoch, state, keys)
     return state, (m.reshape(-1, *m.shape[2:]), s2.reshape(-1, s2.shape[-1]))
@@ -196,7 +181,7 @@ def mixture_fit(key, x, state, num_epochs, batch_size, prior_scale, tau=1.0, kap
     x = _checks.array(x, "x", ndim=2)
     _checks.array(state.m, "state.m", ndim=2, shape=(None, x.shape[1]))
     num_epochs = _checks.positive_int(num_epochs, "num_epochs")
-    batch_size = _check_batch_size(batch_size, x.shape[0])
+    batch_size = _checks.batch_size(batch_size, x.shape[0])
     _checks.positive(prior_scale, "prior_scale")
     check_schedule(tau, kappa)
 
@@ -282,7 +267,7 @@ def _bbvi_epochs(carry, keys, family, log_prior, log_lik, data, batch_size, opti
 
     def epoch(carry, key):
         k_batch, k_sample = jax.random.split(key)
-        idx = _batches(k_batch, n, batch_size)
+        idx = minibatches(k_batch, n, batch_size)
         return jax.lax.scan(batch_step, carry, (jax.random.split(k_sample, idx.shape[0]), idx))
 
     carry, elbo = jax.lax.scan(epoch, carry, keys)
@@ -325,7 +310,7 @@ def minibatch_fit(key, family, params, log_prior, log_lik, data, num_epochs, bat
         raise ValueError("data must be arrays that share a leading axis of length N")
     data = jax.tree.unflatten(jax.tree.structure(data), leaves)
     num_epochs = _checks.positive_int(num_epochs, "num_epochs")
-    batch_size = _check_batch_size(batch_size, leaves[0].shape[0])
+    batch_size = _checks.batch_size(batch_size, leaves[0].shape[0])
     num_samples = _checks.positive_int(num_samples, "num_samples")
     if not isinstance(optimizer, optax.GradientTransformation):
         raise TypeError(f"optimizer must be an optax GradientTransformation, "

@@ -26,6 +26,7 @@ import jax.numpy as jnp
 import optax
 
 from vibook import _checks
+from vibook.data import minibatches
 
 
 class VAEParams(NamedTuple):
@@ -232,8 +233,7 @@ def _fit(key, params, x_train, x_test, num_epochs, batch_size, optimizer, beta):
 
     def epoch_step(carry, key):
         k_perm, k_batches, k_test = jax.random.split(key, 3)
-        order = jax.random.permutation(k_perm, x_train.shape[0])[:num_batches * batch_size]
-        batches = x_train[order].reshape(num_batches, batch_size, -1)    # (B, |B|, D)
+        batches = x_train[minibatches(k_perm, x_train.shape[0], batch_size)]  # (B, |B|, D)
         carry, train = jax.lax.scan(batch_step, carry,
                                     (jax.random.split(k_batches, num_batches), batches))
         test = jnp.nan if x_test is None else -_loss(carry[0], k_test, x_test, 1.0)
@@ -278,10 +278,7 @@ def fit(key, params, x_train, num_epochs, batch_size, optimizer, beta=1.0, x_tes
     if x_test is not None:
         x_test = _check_data(params, x_test, "x_test")
     num_epochs = _checks.positive_int(num_epochs, "num_epochs")
-    batch_size = _checks.positive_int(batch_size, "batch_size")
-    if batch_size > x_train.shape[0]:
-        raise ValueError(f"batch_size must be at most the number of training examples "
-                         f"{x_train.shape[0]}, got {batch_size}")
+    batch_size = _checks.batch_size(batch_size, x_train.shape[0])
     if not isinstance(optimizer, optax.GradientTransformation):
         raise TypeError(f"optimizer must be an optax GradientTransformation, "
                         f"got {type(optimizer).__name__}")
