@@ -1,7 +1,9 @@
 """vibook.device and vibook.plotting: settings every chapter shares."""
 
 import jax
+import jax.numpy as jnp
 import matplotlib as mpl
+import pytest
 
 from vibook import device, plotting
 
@@ -20,3 +22,27 @@ def test_house_style_uses_the_colour_blind_safe_palette():
     assert set(plotting.COLORS.values()) <= set(plotting.PALETTE)
     fig, axes = plotting.subplots(ncols=3)
     assert fig.get_size_inches()[0] == 9.6 and len(axes) == 3
+
+
+def test_one_device_means_no_sharding():
+    # The test process has one CPU device (four-device runs: test_sharding.py).
+    assert device.batch_sharding(64) is None
+    assert device.batch_sharding(64, jax.devices()[:1]) is None
+    tree = (jnp.ones(4), jnp.zeros((4, 2)))
+    assert device.shard_batch(tree, None) is tree
+    assert device.replicate(tree, None) is tree
+
+
+@pytest.mark.parametrize("devices, error", [("cpu", TypeError), (jax.devices()[0], TypeError),
+                                            ([], ValueError), ([0, 1], TypeError),
+                                            (jax.devices() * 2, ValueError)])
+def test_bad_devices(devices, error):
+    with pytest.raises(error, match="devices"):
+        device.batch_sharding(8, devices)
+
+
+def test_bad_batch_size():
+    with pytest.raises(ValueError, match="batch_size"):
+        device.batch_sharding(0)
+    with pytest.raises(TypeError, match="batch_size"):
+        device.batch_sharding(8.0)

@@ -182,3 +182,8 @@ def test_other_bad_input():
     with pytest.raises(TypeError, match="optimizer"):
         svi.minibatch_fit(jax.random.key(0), families.normal, params, log_prior, log_lik, data,
                           1, 10, "adam")
+    with pytest.raises(ValueError, match="devices"):
+        svi.minibatch_fit(jax.random.key(0), families.normal, params, log_prior, log_lik, data,
+                          1, 10, optax.adam(0.01), devices=[])
+    with pytest.raises(TypeError, match="devices"):
+        svi.mixture_fit(jax.random.key(1), x, start, 1, 10, 5.0, devices="cpu")

@@ -153,6 +153,8 @@ def test_other_bad_input(small, digits):
         vae.iwae_bound(jax.random.key(0), small, x, 0)
     with pytest.raises(TypeError, match="optimizer"):
         vae.fit(jax.random.key(0), small, x, 1, 5, "adam")
+    with pytest.raises(ValueError, match="devices"):
+        vae.fit(jax.random.key(0), small, x, 1, 5, optax.adam(1e-3), devices=[])
     with pytest.raises(ValueError, match="NaN"):
         vae.elbo(jax.random.key(0), small, x.at[0, 0].set(jnp.nan))
     with pytest.raises(ValueError, match="latent_dim"):

@@ -26,7 +26,7 @@ import jax
 import jax.numpy as jnp
 from jax.scipy.special import logsumexp, xlogy
 
-from vibook import _checks, _scan
+from vibook import _checks, _linalg, _scan
 
 
 class GMMParams(NamedTuple):
@@ -97,7 +97,10 @@ def log_joint(x, params):
 
     Uses the Cholesky factor :math:`\Sigma_k = L_k L_k^\top`:
     :math:`\log\mathcal{N} = -\tfrac{D}{2}\log 2\pi - \sum_j \log (L_k)_{jj}
-    - \tfrac12 \|L_k^{-1}(x_i - \mu_k)\|^2`.
+    - \tfrac12 \|L_k^{-1}(x_i - \mu_k)\|^2`. The :math:`K` small triangular
+    solves :math:`L_k^{-1}` are done once, so the :math:`N`-sized work is one
+    matrix product :math:`x\,[L_1^{-\top} \cdots L_K^{-\top}]` for all
+    components at once (scikit-learn's "precision Cholesky" form).
 
     Parameters
     ----------
@@ -110,14 +113,13 @@ def log_joint(x, params):
     """
     x = _checks.data(x)
     w, mu, cov = _check_params(params, x)
+    d = x.shape[1]
     chol = jnp.linalg.cholesky(cov)                                       # (K, D, D)
-
-    def one_component(m, lower):
-        z = jax.scipy.linalg.solve_triangular(lower, (x - m[None, :]).T, lower=True)  # (D, N)
-        half_log_det = jnp.sum(jnp.log(jnp.diag(lower)))
-        return -0.5 * x.shape[1] * jnp.log(2 * jnp.pi) - half_log_det - 0.5 * jnp.sum(z**2, axis=0)
-
-    return jnp.log(w)[None, :] + jax.vmap(one_component, out_axes=1)(mu, chol)   # (N, K)
+    eye = jnp.broadcast_to(jnp.eye(d, dtype=chol.dtype), chol.shape)
+    prec_chol = jnp.swapaxes(jax.scipy.linalg.solve_triangular(chol, eye, lower=True), 1, 2)
+    half_log_det = jnp.sum(jnp.log(jnp.diagonal(chol, axis1=1, axis2=2)), axis=1)   # (K,)
+    return ((jnp.log(w) - 0.5 * d * jnp.log(2 * jnp.pi) - half_log_det)[None, :]
+            - 0.5 * _linalg.sq_norms(x, mu, prec_chol))                    # (N, K)
 
 
 def log_likelihood(x, params):
@@ -216,8 +218,7 @@ def m_step(x, resp, reg_covar=0.0):
     _checks.nonnegative(reg_covar, "reg_covar")
     nk = jnp.sum(resp, axis=0) + 10 * jnp.finfo(resp.dtype).eps        # (K,)
     means = (resp.T @ x) / nk[:, None]                                    # (K, D)
-    diff = x[None, :, :] - means[:, None, :]                              # (K, N, D)
-    covs = jnp.einsum("nk,kni,knj->kij", resp, diff, diff) / nk[:, None, None]
+    covs = _linalg.scatter(x, resp, means) / nk[:, None, None]
     covs = covs + reg_covar * jnp.eye(x.shape[1])[None, :, :]             # (K, D, D)
     return GMMParams(nk / x.shape[0], means, covs)
 

@@ -25,7 +25,8 @@ the :math:`N` points per step:
 
 Both run as ``jax.jit``-compiled ``lax.scan`` loops over shuffled minibatches,
 epoch by epoch. ``progress=True`` prints one deterministic line per chunk of
-epochs (no timings), so a stored notebook output stays reproducible.
+epochs (no timings), so a stored notebook output stays reproducible. Each
+minibatch is split over all local devices (see :mod:`vibook.device`).
 """
 
 from functools import partial
@@ -35,7 +36,7 @@ import jax
 import jax.numpy as jnp
 import optax
 
-from vibook import _checks, cavi
+from vibook import _checks, cavi, device
 from vibook.data import minibatches
 
 
@@ -138,10 +139,11 @@ def mixture_step(state, x_batch, num_data, prior_scale, tau, kappa):
     return MixtureSVIState(m, s2, state.t + 1)
 
 
-@partial(jax.jit, static_argnames="batch_size")
-def _mixture_epochs(state, keys, x, batch_size, prior_scale, tau, kappa):
+@partial(jax.jit, static_argnames=("batch_size", "sharding"))
+def _mixture_epochs(state, keys, x, batch_size, prior_scale, tau, kappa, sharding):
     def batch_step(state, idx):
-        new = mixture_step(state, x[idx], x.shape[0], prior_scale, tau, kappa)
+        batch = device.shard_batch(x[idx], sharding)                    # (|B|, D)
+        new = mixture_step(state, batch, x.shape[0], prior_scale, tau, kappa)
         return new, (new.m, new.s2)
 
     def epoch(state, key):
@@ -152,7 +154,7 @@ def _mixture_epochs(state, keys, x, batch_size, prior_scale, tau, kappa):
 
 
 def mixture_fit(key, x, state, num_epochs, batch_size, prior_scale, tau=1.0, kappa=0.7,
-                progress=False):
+                progress=False, devices=None):
     """Run SVI for the Bayesian mixture for ``num_epochs`` shuffled passes over ``x``.
 
     Parameters
@@ -169,6 +171,9 @@ def mixture_fit(key, x, state, num_epochs, batch_size, prior_scale, tau=1.0, kap
         The schedule :math:`\\rho_t = (t + \\tau)^{-\\kappa}`; ``tau > 0``, ``kappa`` in (0.5, 1].
     progress : bool
         Print one line per chunk of epochs (deterministic text).
+    devices : sequence of jax.Device, optional
+        Split each minibatch over these devices (all local devices by
+        default); see :func:`vibook.device.batch_sharding`.
 
     Returns
     -------
@@ -184,9 +189,11 @@ def mixture_fit(key, x, state, num_epochs, batch_size, prior_scale, tau=1.0, kap
     batch_size = _checks.batch_size(batch_size, x.shape[0])
     _checks.positive(prior_scale, "prior_scale")
     check_schedule(tau, kappa)
+    sharding = device.batch_sharding(batch_size, devices)
+    x, state = device.replicate((x, state), sharding)
 
     def run(s, keys):
-        return _mixture_epochs(s, keys, x, batch_size, prior_scale, tau, kappa)
+        return _mixture_epochs(s, keys, x, batch_size, prior_scale, tau, kappa, sharding)
 
     return _run_epochs(run, state, key, num_epochs, progress, "SVI")
 
@@ -251,15 +258,15 @@ def minibatch_elbo(key, family, params, log_prior, log_lik, batch, num_data, num
 
 
 @partial(jax.jit, static_argnames=("family", "log_prior", "log_lik", "batch_size", "optimizer",
-                                   "num_samples"))
+                                   "num_samples", "sharding"))
 def _bbvi_epochs(carry, keys, family, log_prior, log_lik, data, batch_size, optimizer,
-                 num_samples):
+                 num_samples, sharding):
     n = jax.tree.leaves(data)[0].shape[0]
 
     def batch_step(carry, inputs):
         params, opt_state = carry
         key, idx = inputs
-        batch = jax.tree.map(lambda a: a[idx], data)
+        batch = device.shard_batch(jax.tree.map(lambda a: a[idx], data), sharding)
         value, grads = jax.value_and_grad(lambda p: -minibatch_elbo(
             key, family, p, log_prior, log_lik, batch, n, num_samples))(params)
         updates, opt_state = optimizer.update(grads, opt_state, params)
@@ -275,7 +282,7 @@ def _bbvi_epochs(carry, keys, family, log_prior, log_lik, data, batch_size, opti
 
 
 def minibatch_fit(key, family, params, log_prior, log_lik, data, num_epochs, batch_size,
-                  optimizer, num_samples=1, progress=False):
+                  optimizer, num_samples=1, progress=False, devices=None):
     """Black-box minibatch VI: stochastic gradient ascent on :func:`minibatch_elbo`.
 
     Parameters
@@ -297,6 +304,9 @@ def minibatch_fit(key, family, params, log_prior, log_lik, data, num_epochs, bat
         Monte Carlo samples per step.
     progress : bool
         Print one line per chunk of epochs (deterministic text).
+    devices : sequence of jax.Device, optional
+        Split each minibatch over these devices (all local devices by
+        default); see :func:`vibook.device.batch_sharding`.
 
     Returns
     -------
@@ -317,10 +327,12 @@ def minibatch_fit(key, family, params, log_prior, log_lik, data, num_epochs, bat
                         f"got {type(optimizer).__name__}")
     if not (callable(log_prior) and callable(log_lik)):
         raise TypeError("log_prior and log_lik must be callables")
+    sharding = device.batch_sharding(batch_size, devices)
+    data, params = device.replicate((data, params), sharding)
 
     def run(c, keys):
         return _bbvi_epochs(c, keys, family, log_prior, log_lik, data, batch_size,
-                            optimizer, num_samples)
+                            optimizer, num_samples, sharding)
 
     (params, _), trace = _run_epochs(run, (params, optimizer.init(params)), key, num_epochs,
                                      progress, "VI")

@@ -15,7 +15,8 @@ maximising the ELBO
 with the reparameterisation :math:`z = \mu_\phi(x) + \sigma_\phi(x) \odot
 \varepsilon`, :math:`\varepsilon \sim \mathcal{N}(0, I)`, and the KL term in
 closed form. The networks are plain lists of ``(W, b)`` pairs; the optimiser
-is any optax ``GradientTransformation``.
+is any optax ``GradientTransformation``. :func:`fit` splits each minibatch
+over all local devices (see :mod:`vibook.device`).
 """
 
 from functools import partial
@@ -25,7 +26,7 @@ import jax
 import jax.numpy as jnp
 import optax
 
-from vibook import _checks
+from vibook import _checks, device
 from vibook.data import minibatches
 
 
@@ -220,13 +221,14 @@ def _loss(params, key, x, beta):
     return -jnp.mean(reconstruction - beta * kl)
 
 
-@partial(jax.jit, static_argnames=("num_epochs", "batch_size", "optimizer"))
-def _fit(key, params, x_train, x_test, num_epochs, batch_size, optimizer, beta):
+@partial(jax.jit, static_argnames=("num_epochs", "batch_size", "optimizer", "sharding"))
+def _fit(key, params, x_train, x_test, num_epochs, batch_size, optimizer, beta, sharding):
     num_batches = x_train.shape[0] // batch_size
 
     def batch_step(carry, inputs):
         params, opt_state = carry
         key, batch = inputs
+        batch = device.shard_batch(batch, sharding)                     # (|B|, D)
         loss, grads = jax.value_and_grad(_loss)(params, key, batch, beta)
         updates, opt_state = optimizer.update(grads, opt_state, params)
         return (optax.apply_updates(params, updates), opt_state), -loss
@@ -245,7 +247,8 @@ def _fit(key, params, x_train, x_test, num_epochs, batch_size, optimizer, beta):
     return params, FitTrace(train, jnp.asarray(test, dtype=train.dtype))
 
 
-def fit(key, params, x_train, num_epochs, batch_size, optimizer, beta=1.0, x_test=None):
+def fit(key, params, x_train, num_epochs, batch_size, optimizer, beta=1.0, x_test=None,
+        devices=None):
     """Train a VAE by minibatch stochastic gradient ascent on the (β-)ELBO.
 
     Each epoch shuffles ``x_train`` and runs ``N // batch_size`` steps of
@@ -267,6 +270,9 @@ def fit(key, params, x_train, num_epochs, batch_size, optimizer, beta=1.0, x_tes
         Weight of the KL term (1 for the ELBO; the β-VAE otherwise).
     x_test : array, shape (M, data_dim), optional
         Held-out data whose ELBO is traced after each epoch.
+    devices : sequence of jax.Device, optional
+        Split each minibatch over these devices (all local devices by
+        default); see :func:`vibook.device.batch_sharding`.
 
     Returns
     -------
@@ -283,5 +289,7 @@ def fit(key, params, x_train, num_epochs, batch_size, optimizer, beta=1.0, x_tes
         raise TypeError(f"optimizer must be an optax GradientTransformation, "
                         f"got {type(optimizer).__name__}")
     beta = _checks.positive(beta, "beta")
+    sharding = device.batch_sharding(batch_size, devices)
+    key, params, x_train, x_test = device.replicate((key, params, x_train, x_test), sharding)
     return _fit(key, params, x_train, x_test, num_epochs, batch_size, optimizer,
-                jnp.asarray(beta, dtype=x_train.dtype))
+                jnp.asarray(beta, dtype=x_train.dtype), sharding)

@@ -34,7 +34,7 @@ import jax
 import jax.numpy as jnp
 from jax.scipy.special import digamma, gammaln, multigammaln, xlogy
 
-from vibook import _checks, _scan
+from vibook import _checks, _linalg, _scan
 
 _LOG_2PI = math.log(2 * math.pi)      # a Python float: exact in float64 too
 
@@ -165,8 +165,7 @@ def _expected_log_weights(concentration):
 def _log_rho(state, x):
     r"""The unnormalised log responsibilities :math:`\ln\rho_{nk}` (eq. 10.46), shape (N, K)."""
     d = x.shape[1]
-    diff = x[None, :, :] - state.mean[:, None, :]                         # (K, N, D)
-    maha = jnp.einsum("kni,kij,knj->nk", diff, state.scale, diff)          # (N, K)
+    maha = _linalg.sq_norms(x, state.mean, jnp.linalg.cholesky(state.scale))   # (N, K)
     expected_quad = d / state.mean_precision[None, :] + state.dof[None, :] * maha   # eq. 10.64
     return (_expected_log_weights(state.concentration)[None, :]
             + 0.5 * _expected_log_det_precision(state.dof, state.scale)[None, :]
@@ -259,8 +258,7 @@ def update_global(x, resp, prior):
     alpha0, beta0, m0, nu0, w0 = prior
     nk = jnp.sum(resp, axis=0)                                            # (K,)
     xbar = (resp.T @ x) / (nk + 10 * jnp.finfo(x.dtype).eps)[:, None]     # (K, D)
-    diff = x[None, :, :] - xbar[:, None, :]                               # (K, N, D)
-    nk_sk = jnp.einsum("nk,kni,knj->kij", resp, diff, diff)              # N_k S_k, (K, D, D)
+    nk_sk = _linalg.scatter(x, resp, xbar)                                # N_k S_k, (K, D, D)
     beta = beta0 + nk
     mean = (beta0 * m0[None, :] + nk[:, None] * xbar) / beta[:, None]
     dm = xbar - m0[None, :]                                               # (K, D)

@@ -13,6 +13,7 @@ show one step; :func:`fit` runs :func:`step` in ``lax.scan``. It plays the
 role of TensorFlow Probability's ``fit_surrogate_posterior``.
 """
 
+from functools import partial
 from typing import Any, NamedTuple
 
 import jax
@@ -83,7 +84,11 @@ def step(key, state, objective, optimizer):
 
 
 def fit(key, objective, params, optimizer, num_steps):
-    """Run ``num_steps`` of :func:`step` inside ``jax.lax.scan`` (compiled once).
+    """Run ``num_steps`` of :func:`step` inside one ``jax.jit``-compiled ``jax.lax.scan``.
+
+    The compiled loop is cached on ``objective`` and ``optimizer``: calling
+    ``fit`` again with the same two objects (and arrays of the same shapes)
+    reuses it without recompiling.
 
     Parameters
     ----------
@@ -107,11 +112,11 @@ def fit(key, objective, params, optimizer, num_steps):
     if not callable(objective):
         raise TypeError("objective must be callable as objective(key, params), "
                         f"got {type(objective).__name__}")
-    state = init(params, optimizer)
-
-    @jax.jit
-    def run(state, keys):
-        return jax.lax.scan(lambda s, k: step(k, s, objective, optimizer), state, keys)
-
-    state, trace = run(state, jax.random.split(key, num_steps))
+    state, trace = _fit(init(params, optimizer), jax.random.split(key, num_steps),
+                        objective, optimizer)
     return state.params, trace
+
+
+@partial(jax.jit, static_argnames=("objective", "optimizer"))
+def _fit(state, keys, objective, optimizer):
+    return jax.lax.scan(lambda s, k: step(k, s, objective, optimizer), state, keys)
