@@ -5,6 +5,8 @@ VENV := .venv
 BIN := $(VENV)/bin
 BOOK := _build/html/index.html
 CHAPTERS := $(sort $(wildcard chapters/*.ipynb))
+# Notebooks that nbval re-executes: the chapters and the Performance appendix.
+NOTEBOOKS := $(CHAPTERS) appendix/performance.ipynb
 # Chromium for the browser tests: Debian's, unless CHROMIUM says otherwise.
 export CHROMIUM ?= /usr/bin/chromium
 export PATH := $(CURDIR)/$(VENV)/bin:$(PATH)
@@ -15,8 +17,8 @@ export PYTHONHASHSEED := 0
 help:
 	@echo "make book     build the website into _build/html (sets up .venv first)"
 	@echo "make test     unit tests, nbval on every chapter, strict site build, browser tests"
-	@echo "make execute  re-run every chapter in place, refreshing its stored outputs"
-	@echo "make bench    run the benchmarks (installs NumPyro and PyTorch)"
+	@echo "make execute  re-run every chapter (and the Performance appendix) in place, refreshing stored outputs"
+	@echo "make bench    run the benchmarks (installs NumPyro and PyTorch), refresh the Performance appendix"
 
 $(BIN)/.installed: requirements.txt requirements-test.txt pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -34,7 +36,7 @@ unit: $(BIN)/.installed
 	$(BIN)/python -m pytest tests --ignore=tests/site
 
 nbval: $(BIN)/.installed
-	$(BIN)/python -m pytest --nbval $(CHAPTERS) --nbval-sanitize-with tests/nbval_sanitize.cfg \
+	$(BIN)/python -m pytest --nbval $(NOTEBOOKS) --nbval-sanitize-with tests/nbval_sanitize.cfg \
 		--nbval-current-env --nbval-cell-timeout 300 -p no:cacheprovider --durations=0
 
 site: $(BIN)/.installed
@@ -47,11 +49,12 @@ browser: $(BIN)/.installed
 	$(BIN)/python -m pytest tests/site/test_browser.py
 
 execute: $(BIN)/.installed
-	$(BIN)/python scripts/execute.py $(CHAPTERS)
+	$(BIN)/python scripts/execute.py $(NOTEBOOKS)
 
 bench: $(BIN)/.installed
-	$(BIN)/python -m pip install --quiet -r benchmarks/requirements.txt
+	$(BIN)/python -m pip install --quiet -r requirements-bench.txt
 	$(BIN)/python benchmarks/run.py
+	$(BIN)/python scripts/execute.py appendix/performance.ipynb
 
 clean:
 	rm -rf _build

@@ -1,43 +1,96 @@
-"""Run every benchmark in one process and print the ratios (``make bench``).
+"""Run every benchmark, one fresh process per case, and write ``benchmarks/results.json``.
 
-Each ``benchmarks/bench_*.py`` module exposes ``run() -> list[dict]`` with keys
-``task``, ``vibook_s``, ``peer``, ``peer_s``, ``ratio`` (vibook_s / peer_s, so
-below 1 means vibook is faster) and ``agreement`` (how the two results agree,
-measured). Comparisons are made at equal results, after JIT warm-up.
+``make bench`` runs them all. Each ``bench_*.py`` module maps case names to
+functions returning a list of records (see ``_harness.py``); a case runs in
+its own process, so that a *cold* time really includes compilation and no case
+warms up another. CPU results go to ``results.json``, GPU results to
+``results-gpu.json`` (the GPU column of the book's Performance appendix).
+``--only SUBSTRING`` reruns the matching cases and keeps the other records.
 """
 
+import argparse
 import datetime
 import importlib
-import platform
+import json
+import subprocess
 import sys
+import time
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
+MARK = "RECORDS "
+
+
+def cases():
+    """``{"module:case": function}`` over every ``bench_*.py``."""
+    found = {}
+    for path in sorted(HERE.glob("bench_*.py")):
+        module = importlib.import_module(path.stem)
+        found |= {f"{path.stem}:{name}": fn for name, fn in module.CASES.items()}
+    return found
+
+
+def run_one(case_id):
+    """In a child process: run one case and print its records as one JSON line."""
+    module, name = case_id.split(":")
+    records = importlib.import_module(module).CASES[name]()
+    print(MARK + json.dumps([dict(r, case=case_id) for r in records]), flush=True)
+
+
+def spawn(case_id):
+    out = subprocess.run([sys.executable, __file__, "--case", case_id], cwd=HERE,
+                         stdout=subprocess.PIPE, text=True, check=True).stdout
+    return json.loads(next(line for line in out.splitlines() if line.startswith(MARK))[len(MARK):])
+
+
+def table(records):
+    rows = [r for r in records if r.get("kind", "comparison") == "comparison"]
+    lines = [f"{'comparison':58} {'size':>16} {'vibook s':>9} {'peer s':>9} {'ratio':>6} "
+             f"{'cold v':>7} {'cold p':>7}  equal"]
+    for r in rows:
+        size = f"N={r['size']['N']:,} D={r['size']['D']}"
+        lines.append(f"{r['name'][:58]:58} {size:>16} {r['vibook_s']:9.4f} {r['peer_s']:9.4f} "
+                     f"{r['ratio']:6.2f} {r['vibook_cold_s']:7.2f} {r['peer_cold_s']:7.2f}  "
+                     f"{r['equal_result']} ({r['difference']:.1e} <= {r['tolerance']:.0e})")
+    for r in records:
+        if r.get("kind") == "ablation":
+            lines.append(f"ablation: {r['name'][:70]}: {r['before_s']:.4f} s -> "
+                         f"{r['after_s']:.4f} s ({r['speedup']:.1f}x)")
+        if r.get("kind") == "scaling":
+            lines.append(f"scaling: {r['algorithm']} per {r['unit']}: slope {r['slope']:.2f} "
+                         f"(theory {r['expected_slope']})")
+    return "\n".join(lines)
 
 
 def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--case", help=argparse.SUPPRESS)
+    parser.add_argument("--only", default="", help="run only the cases whose id contains this")
+    args = parser.parse_args()
     sys.path.insert(0, str(HERE))
-    import jax
-
-    machine = (f"{platform.machine()}, {len(jax.devices())} {jax.default_backend()} device(s), "
-               f"JAX {jax.__version__}, {datetime.date.today()}")
-    print(f"# vibook benchmarks: {machine}")
-    rows = []
-    for path in sorted(HERE.glob("bench_*.py")):
-        module = importlib.import_module(path.stem)
-        for row in module.run():
-            rows.append(row)
-            print(f"{row['task']}\n    vibook {row['vibook_s']:.4f} s | {row['peer']} "
-                  f"{row['peer_s']:.4f} s | ratio {row['ratio']:.2f} | {row['agreement']}",
-                  flush=True)
-    table = ["| task | vibook (s) | peer | peer (s) | ratio | agreement |",
-             "|---|---|---|---|---|---|"]
-    table += [f"| {r['task']} | {r['vibook_s']:.4f} | {r['peer']} | {r['peer_s']:.4f} | "
-              f"{r['ratio']:.2f} | {r['agreement'].replace('|', chr(92) + '|')} |" for r in rows]
-    (HERE / "RESULTS.md").write_text(
-        f"# Benchmark results\n\nWritten by `benchmarks/run.py` ({machine}). "
-        "Ratio = vibook time / peer time (below 1: vibook is faster); JIT compile "
-        "time excluded.\n\n" + "\n".join(table) + "\n")
+    if args.case:
+        return run_one(args.case)
+    from _harness import machine
+    info = machine()
+    # CPU numbers go to results.json; a GPU run writes its own file, the appendix's GPU column
+    results = HERE / ("results.json" if info["backend"] == "cpu" else "results-gpu.json")
+    chosen = [c for c in cases() if args.only in c]
+    kept = []
+    if args.only and results.exists():
+        kept = [r for r in json.loads(results.read_text())["records"] if r["case"] not in chosen]
+    records = []
+    for case_id in chosen:
+        start = time.perf_counter()
+        new = spawn(case_id)
+        print(f"{case_id}: {time.perf_counter() - start:.0f} s", flush=True)
+        records += new
+    order = list(cases())
+    records = sorted(kept + records, key=lambda r: order.index(r["case"]))
+    results.write_text(json.dumps(dict(machine=info, date=str(datetime.date.today()),
+                                       records=records), indent=1) + "\n")
+    print(table(records))
+    print(f"Wrote {results}")
+    return None
 
 
 if __name__ == "__main__":

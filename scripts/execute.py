@@ -8,6 +8,7 @@ Usage: python scripts/execute.py chapters/01_priors_and_joints.ipynb [...]
 
 import sys
 import time
+from pathlib import Path
 
 import nbclient
 import nbformat
@@ -17,7 +18,7 @@ def execute(path):
     nb = nbformat.read(path, as_version=4)
     client = nbclient.NotebookClient(nb, timeout=600, kernel_name="python3",
                                      record_timing=False,
-                                     resources={"metadata": {"path": "chapters"}})
+                                     resources={"metadata": {"path": str(Path(path).parent)}})
     start = time.perf_counter()
     client.execute()
     nb.metadata.pop("widgets", None)

@@ -34,3 +34,18 @@ def test_scatter_matches_the_weighted_sum_of_outer_products():
         got = _linalg.scatter(jnp.asarray(x), jnp.asarray(resp), jnp.asarray(means))
     np.testing.assert_allclose(got, expected, rtol=1e-10)
     assert np.all(np.linalg.eigvalsh(np.asarray(got)) > 0)          # positive definite
+
+
+def test_scatter_in_chunks_is_accurate_in_float32():
+    """Two-stage sums: 10^5 float32 points with a ragged last chunk agree with float64
+    to float32 rounding, not to N float32 roundings."""
+    rng = np.random.default_rng(1)
+    n, k = 100_003, 3
+    x, means = rng.normal(size=(n, 2)) + 3.0, rng.normal(size=(k, 2)) + 3.0
+    resp = rng.dirichlet(np.ones(k), size=n)
+    with enable_x64():
+        expected = np.asarray(_linalg.scatter(jnp.asarray(x), jnp.asarray(resp), jnp.asarray(means)))
+    got = _linalg.scatter(*(jnp.asarray(a, jnp.float32) for a in (x, resp, means)))
+    np.testing.assert_allclose(got, expected, rtol=2e-6)
+    np.testing.assert_allclose(_linalg.scatter(*(jnp.asarray(a, jnp.float32) for a in (x, resp, means)),
+                                               chunk=7), expected, rtol=2e-6)

@@ -27,13 +27,18 @@ def sq_norms(x, means, factors):
     return jnp.sum(z**2, axis=2)
 
 
-def scatter(x, resp, means):
+def scatter(x, resp, means, chunk=1024):
     r"""Weighted scatter matrices :math:`\sum_i r_{ik}(x_i - \mu_k)(x_i - \mu_k)^\top`,
     shape (K, D, D).
 
     Centred on :math:`\mu_k` (no :math:`\mathbb E[xx^\top] - \mu\mu^\top`
     cancellation in float32): :math:`\sqrt{r_{ik}}(x_i - \mu_k)` is formed in
-    one fused pass, then one batched product gives all :math:`K` matrices.
+    one fused pass, then batched products give all :math:`K` matrices. The sum
+    over the points runs in two stages, within chunks of ``chunk`` points and
+    then over the chunks: XLA's CPU code for a batched product with a small
+    (D, D) output adds the N terms one after another, which in float32 loses
+    about three digits at N = 10^6 (measured 7e-4 relative at D = 2 against
+    float64; 5e-8 in two stages).
 
     Parameters
     ----------
@@ -41,6 +46,14 @@ def scatter(x, resp, means):
     resp : Array, shape (N, K)
         Non-negative weights.
     means : Array, shape (K, D)
+    chunk : int
+        Points per partial sum (fewer when N is smaller).
     """
-    scaled = jnp.sqrt(resp).T[:, :, None] * (x[None, :, :] - means[:, None, :])   # (K, N, D)
-    return jnp.einsum("kni,knj->kij", scaled, scaled)
+    n, d = x.shape
+    chunk = min(chunk, n)
+    num_chunks = -(-n // chunk)
+    pad = ((0, num_chunks * chunk - n), (0, 0))            # zero weight: adds nothing
+    x, resp = jnp.pad(x, pad), jnp.pad(resp, pad)
+    scaled = jnp.sqrt(resp).T[:, :, None] * (x[None, :, :] - means[:, None, :])   # (K, N', D)
+    scaled = scaled.reshape(means.shape[0], num_chunks, chunk, d)
+    return jnp.sum(jnp.einsum("kmci,kmcj->kmij", scaled, scaled), axis=1)
