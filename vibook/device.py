@@ -7,7 +7,7 @@ the printed digits.
 
 The minibatch fits (:func:`vibook.svi.minibatch_fit`,
 :func:`vibook.svi.mixture_fit`, :func:`vibook.vae.fit`) run *data-parallel*
-over all local devices with :mod:`jax.sharding`. The data set and the
+over all local devices with ``jax.sharding``. The data set and the
 parameters are replicated on every device; :func:`batch_sharding` lays a
 one-axis mesh over the devices and :func:`shard_batch` splits each minibatch
 along its batch axis, so every device does the per-example work of its slice.
