@@ -127,13 +127,13 @@ def ablations(n=1_000_000, d=10):
     means = em.m_step(x, resp).means
     size = dict(N=n, D=d, K=K)
     rows = []
-    for name, before, after in [
+    for name, before, after, args in [
             ("E-step: one product with the K precision-Cholesky factors, instead of K "
              "triangular solves against the (D, N) data",
-             jax.jit(_log_joint_before), jax.jit(em.log_joint)),
+             jax.jit(_log_joint_before), jax.jit(em.log_joint), (x, init)),
             ("M-step: √r-scaled differences and one batched product, instead of a "
-             "three-operand einsum", jax.jit(_covs_before), jax.jit(_linalg.scatter))]:
-        args = (x, init) if name.startswith("E") else (x, resp, means)
+             "three-operand einsum", jax.jit(_covs_before), jax.jit(_linalg.scatter),
+             (x, resp, means))]:
         new = after(*args)
         diff = float(jnp.max(jnp.abs(before(*args) - new)) / jnp.max(jnp.abs(new)))
         rows.append(dict(name=name, size=size, relative_difference=diff,

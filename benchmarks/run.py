@@ -44,7 +44,7 @@ def spawn(case_id):
 
 
 def table(records):
-    rows = [r for r in records if r.get("kind", "comparison") == "comparison"]
+    rows = [r for r in records if r["kind"] == "comparison"]
     lines = [f"{'comparison':58} {'size':>16} {'vibook s':>9} {'peer s':>9} {'ratio':>6} "
              f"{'cold v':>7} {'cold p':>7}  equal"]
     for r in rows:
@@ -53,10 +53,10 @@ def table(records):
                      f"{r['ratio']:6.2f} {r['vibook_cold_s']:7.2f} {r['peer_cold_s']:7.2f}  "
                      f"{r['equal_result']} ({r['difference']:.1e} <= {r['tolerance']:.0e})")
     for r in records:
-        if r.get("kind") == "ablation":
+        if r["kind"] == "ablation":
             lines.append(f"ablation: {r['name'][:70]}: {r['before_s']:.4f} s -> "
                          f"{r['after_s']:.4f} s ({r['speedup']:.1f}x)")
-        if r.get("kind") == "scaling":
+        if r["kind"] == "scaling":
             lines.append(f"scaling: {r['algorithm']} per {r['unit']}: slope {r['slope']:.2f} "
                          f"(theory {r['expected_slope']})")
     return "\n".join(lines)
@@ -74,7 +74,8 @@ def main():
     info = machine()
     # CPU numbers go to results.json; a GPU run writes its own file, the appendix's GPU column
     results = HERE / ("results.json" if info["backend"] == "cpu" else "results-gpu.json")
-    chosen = [c for c in cases() if args.only in c]
+    order = list(cases())
+    chosen = [c for c in order if args.only in c]
     kept = []
     if args.only and results.exists():
         kept = [r for r in json.loads(results.read_text())["records"] if r["case"] not in chosen]
@@ -84,7 +85,6 @@ def main():
         new = spawn(case_id)
         print(f"{case_id}: {time.perf_counter() - start:.0f} s", flush=True)
         records += new
-    order = list(cases())
     records = sorted(kept + records, key=lambda r: order.index(r["case"]))
     results.write_text(json.dumps(dict(machine=info, date=str(datetime.date.today()),
                                        records=records), indent=1) + "\n")

@@ -3,6 +3,7 @@
 import jax
 import jax.numpy as jnp
 import numpy as np
+import optax
 import pytest
 
 from vibook import _checks
@@ -61,3 +62,13 @@ def test_a_concrete_array_closed_over_inside_jit_is_checked_without_tracing():
         return jnp.sum(_checks.array(data, "data")) * s
 
     assert float(f(2.0)) == 6.0
+
+
+def test_function_and_optimizer_checks_name_the_argument_and_the_expected_call():
+    assert _checks.function(len, "f") is len
+    with pytest.raises(TypeError, match=r"log_f must be callable as log_f\(z\), got int"):
+        _checks.function(3, "log_f", "log_f(z)")
+    adam = optax.adam(0.1)
+    assert _checks.optimizer(adam) is adam
+    with pytest.raises(TypeError, match="optimizer must be an optax GradientTransformation"):
+        _checks.optimizer("adam")

@@ -11,6 +11,7 @@ import numbers
 import jax
 import jax.numpy as jnp
 import numpy as np
+import optax
 
 
 def is_concrete(x):
@@ -122,3 +123,19 @@ def data(value, name="x", ndim=2):
         raise ValueError(f"{name} must contain at least one observation in each axis, "
                          f"got shape {out.shape}")
     return out
+
+
+def function(value, name, usage=None):
+    """Check that ``value`` is callable; ``usage`` (e.g. ``"log_f(z)"``) shows how it is called."""
+    if not callable(value):
+        how = f" as {usage}" if usage else ""
+        raise TypeError(f"{name} must be callable{how}, got {type(value).__name__}")
+    return value
+
+
+def optimizer(value):
+    """Check an optax ``GradientTransformation`` (e.g. ``optax.adam(0.05)``); return it."""
+    if not isinstance(value, optax.GradientTransformation):
+        raise TypeError("optimizer must be an optax GradientTransformation, "
+                        f"e.g. optax.adam(0.05), got {type(value).__name__}")
+    return value

@@ -86,8 +86,7 @@ def kl_monte_carlo(key, sample_p, log_p, log_q, n):
     if n < 2:
         raise ValueError(f"n must be at least 2 to estimate a standard error, got {n}")
     for name, fn in [("sample_p", sample_p), ("log_p", log_p), ("log_q", log_q)]:
-        if not callable(fn):
-            raise TypeError(f"{name} must be callable, got {type(fn).__name__}")
+        _checks.function(fn, name)
     z = sample_p(key, n)
     terms = log_p(z) - log_q(z)                                      # (n,)
     return jnp.mean(terms), jnp.std(terms, ddof=1) / jnp.sqrt(n)

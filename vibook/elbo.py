@@ -33,8 +33,7 @@ def _draw(key, params, family, n, fns):
     key = _checks.key(key)
     n = _checks.positive_int(n, "n")
     for name, fn in fns.items():
-        if not callable(fn):
-            raise TypeError(f"{name} must be callable, got {type(fn).__name__}")
+        _checks.function(fn, name)
     return family.sample(key, params, n)                             # (n,) + event
 
 

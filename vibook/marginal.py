@@ -94,8 +94,7 @@ def trapezoid(log_f, grid, tail_tol=1e-6):
     Array
         The estimate of :math:`\log \int f(z)\, dz`.
     """
-    if not callable(log_f):
-        raise TypeError(f"log_f must be callable as log_f(z), got {type(log_f).__name__}")
+    _checks.function(log_f, "log_f", "log_f(z)")
     grid, widths = trapezoid_weights(grid)                            # (K,), (K,)
     _checks.positive(tail_tol, "tail_tol")
     log_values = jnp.asarray(log_f(grid))                             # (K,)
@@ -184,8 +183,7 @@ def importance_sampling(key, log_joint, sample_proposal, log_proposal, n):
         raise ValueError(f"n must be at least 2 to estimate a standard error, got {n}")
     for name, fn in [("log_joint", log_joint), ("sample_proposal", sample_proposal),
                      ("log_proposal", log_proposal)]:
-        if not callable(fn):
-            raise TypeError(f"{name} must be callable, got {type(fn).__name__}")
+        _checks.function(fn, name)
     z = sample_proposal(key, n)                                       # (n,)
     return from_log_weights(log_joint(z) - log_proposal(z))
 
@@ -211,7 +209,6 @@ def naive_monte_carlo(key, log_likelihood, sample_prior, n):
         ``sample_prior(key, n)`` returns ``n`` draws from :math:`p(z)`.
     """
     for name, fn in [("log_likelihood", log_likelihood), ("sample_prior", sample_prior)]:
-        if not callable(fn):
-            raise TypeError(f"{name} must be callable, got {type(fn).__name__}")
+        _checks.function(fn, name)
     # log w = log p(z, x) - log p(z) = log p(x | z): the prior cancels.
     return importance_sampling(key, log_likelihood, sample_prior, jnp.zeros_like, n)

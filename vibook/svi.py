@@ -322,11 +322,9 @@ def minibatch_fit(key, family, params, log_prior, log_lik, data, num_epochs, bat
     num_epochs = _checks.positive_int(num_epochs, "num_epochs")
     batch_size = _checks.batch_size(batch_size, leaves[0].shape[0])
     num_samples = _checks.positive_int(num_samples, "num_samples")
-    if not isinstance(optimizer, optax.GradientTransformation):
-        raise TypeError(f"optimizer must be an optax GradientTransformation, "
-                        f"got {type(optimizer).__name__}")
-    if not (callable(log_prior) and callable(log_lik)):
-        raise TypeError("log_prior and log_lik must be callables")
+    _checks.optimizer(optimizer)
+    _checks.function(log_prior, "log_prior", "log_prior(z)")
+    _checks.function(log_lik, "log_lik", "log_lik(z, batch)")
     sharding = device.batch_sharding(batch_size, devices)
     data, params = device.replicate((data, params), sharding)
 

@@ -285,9 +285,7 @@ def fit(key, params, x_train, num_epochs, batch_size, optimizer, beta=1.0, x_tes
         x_test = _check_data(params, x_test, "x_test")
     num_epochs = _checks.positive_int(num_epochs, "num_epochs")
     batch_size = _checks.batch_size(batch_size, x_train.shape[0])
-    if not isinstance(optimizer, optax.GradientTransformation):
-        raise TypeError(f"optimizer must be an optax GradientTransformation, "
-                        f"got {type(optimizer).__name__}")
+    _checks.optimizer(optimizer)
     beta = _checks.positive(beta, "beta")
     sharding = device.batch_sharding(batch_size, devices)
     key, params, x_train, x_test = device.replicate((key, params, x_train, x_test), sharding)

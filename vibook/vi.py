@@ -30,13 +30,6 @@ class VIState(NamedTuple):
     opt_state: Any
 
 
-def _optimizer(optimizer):
-    if not isinstance(optimizer, optax.GradientTransformation):
-        raise TypeError("optimizer must be an optax GradientTransformation, "
-                        f"e.g. optax.adam(0.05), got {type(optimizer).__name__}")
-    return optimizer
-
-
 def _params(params):
     leaves = jax.tree_util.tree_leaves(params)
     if not leaves:
@@ -48,7 +41,7 @@ def _params(params):
 
 def init(params, optimizer):
     """Start from ``params``: ``VIState(params, optimizer.init(params))``."""
-    return VIState(_params(params), _optimizer(optimizer).init(params))
+    return VIState(_params(params), _checks.optimizer(optimizer).init(params))
 
 
 def step(key, state, objective, optimizer):
@@ -73,10 +66,8 @@ def step(key, state, objective, optimizer):
     key = _checks.key(key)
     if not isinstance(state, VIState):
         raise TypeError(f"state must be a VIState (from vi.init), got {type(state).__name__}")
-    if not callable(objective):
-        raise TypeError("objective must be callable as objective(key, params), "
-                        f"got {type(objective).__name__}")
-    optimizer = _optimizer(optimizer)
+    _checks.function(objective, "objective", "objective(key, params)")
+    optimizer = _checks.optimizer(optimizer)
     value, grads = jax.value_and_grad(objective, argnums=1)(key, state.params)
     ascent = jax.tree_util.tree_map(jnp.negative, grads)             # optax minimises
     updates, opt_state = optimizer.update(ascent, state.opt_state, state.params)
@@ -109,9 +100,7 @@ def fit(key, objective, params, optimizer, num_steps):
     """
     key = _checks.key(key)
     num_steps = _checks.positive_int(num_steps, "num_steps")
-    if not callable(objective):
-        raise TypeError("objective must be callable as objective(key, params), "
-                        f"got {type(objective).__name__}")
+    _checks.function(objective, "objective", "objective(key, params)")
     state, trace = _fit(init(params, optimizer), jax.random.split(key, num_steps),
                         objective, optimizer)
     return state.params, trace

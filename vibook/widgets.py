@@ -24,6 +24,8 @@ import matplotlib.pyplot as plt
 from matplotlib.animation import FuncAnimation
 from PIL import Image
 
+from vibook import _checks
+
 # Button icons of matplotlib's HTML animation template, as Unicode symbols.
 _ICONS = {
     "fa fa-minus": "\u2212",                      # slower
@@ -88,8 +90,7 @@ def slider(draw, values, *, label, alt, fmt="{:g}", initial=None, figsize=(6.4, 
     -------
     Interactive
     """
-    if not callable(draw):
-        raise TypeError(f"draw must be callable as draw(fig, value), got {type(draw).__name__}")
+    _checks.function(draw, "draw", "draw(fig, value)")
     values = list(values)
     if not values:
         raise ValueError("values must contain at least one parameter value")
