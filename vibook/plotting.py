@@ -5,6 +5,8 @@ and a fixed colour per role, so that "the prior" or "the approximation q" is
 the same colour in every chapter.
 """
 
+import warnings
+
 import matplotlib as mpl
 import matplotlib.pyplot as plt
 
@@ -43,8 +45,27 @@ STYLE = {
 
 
 def use_style():
-    """Apply the house style to matplotlib (call once at the top of a chapter)."""
+    """Apply the house style to matplotlib (call once at the top of a chapter).
+
+    Besides the rcParams, it
+
+    * stores inline figures at twice their pixel size (``"retina"``), with the
+      display size in the output's metadata, so they are sharp on HiDPI screens
+      and shown at their drawn size in Jupyter and on the website;
+    * silences matplotlib's "Creating legend with loc='best' can be slow"
+      warning, which appears only when placing a legend takes longer than a
+      second, i.e. depends on the machine's load, and would otherwise make a
+      chapter's stored output depend on how busy the computer was.
+    """
     mpl.rcParams.update(STYLE)
+    warnings.filterwarnings("ignore", message=r"Creating legend with loc=\"best\"")
+    try:
+        from IPython import get_ipython
+        from matplotlib_inline.backend_inline import set_matplotlib_formats
+    except ImportError:  # plain Python: nothing is displayed inline
+        return
+    if get_ipython() is not None:
+        set_matplotlib_formats("retina")
 
 
 def subplots(ncols=1, nrows=1, width=None, height=None, **kwargs):
