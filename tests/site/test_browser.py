@@ -94,6 +94,14 @@ def test_math_is_rendered(visit, doc):
         return main.innerText; }""")
     for raw in ("$$", "\\(", "\\[", "\\begin{"):
         assert raw not in text, f"{doc}: raw TeX {raw!r} left in the page"
+    # No displayed equation is wider than the column it sits in (it would be cut).
+    too_wide = v.page.evaluate("""() => Array.from(
+            document.querySelectorAll('main mjx-container[display="true"]'))
+        .map(c => [c.querySelector('mjx-math'), c.clientWidth, c])
+        .filter(([m, w]) => m && m.getBoundingClientRect().width > w + 1)
+        .map(([m, w, c]) => Math.round(m.getBoundingClientRect().width) + ' px > ' + w
+             + ' px: ' + (c.getAttribute('aria-label') || c.textContent).slice(0, 60))""")
+    assert not too_wide, f"{doc}: displayed equations wider than the column: {too_wide}"
 
 
 @pytest.mark.parametrize("doc", toc_files())
