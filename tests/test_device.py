@@ -15,6 +15,34 @@ def test_setup_sets_full_precision_and_reports_the_backend():
     assert backend in device.describe()
 
 
+def test_setup_turns_on_the_compilation_cache_in_a_user_folder(tmp_path, monkeypatch):
+    monkeypatch.setenv("VIBOOK_CACHE_DIR", str(tmp_path / "cache"))
+    monkeypatch.delenv("VIBOOK_NO_CACHE", raising=False)
+    before = jax.config.jax_compilation_cache_dir
+    try:
+        device.setup()
+        assert jax.config.jax_compilation_cache_dir == str(tmp_path / "cache")
+        assert (tmp_path / "cache").is_dir()
+    finally:
+        jax.config.update("jax_compilation_cache_dir", before)
+
+
+def test_the_cache_can_be_turned_off(tmp_path, monkeypatch):
+    monkeypatch.setenv("VIBOOK_CACHE_DIR", str(tmp_path / "off"))
+    before = jax.config.jax_compilation_cache_dir
+    device.setup(cache=False)
+    monkeypatch.setenv("VIBOOK_NO_CACHE", "1")
+    device.setup()
+    assert jax.config.jax_compilation_cache_dir == before
+    assert not (tmp_path / "off").exists()
+
+
+def test_cache_dir_follows_xdg(monkeypatch, tmp_path):
+    monkeypatch.delenv("VIBOOK_CACHE_DIR", raising=False)
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
+    assert device.cache_dir() == str(tmp_path / "vibook" / "jax")
+
+
 def test_house_style_uses_the_colour_blind_safe_palette():
     plotting.use_style()
     cycle = [c["color"] for c in mpl.rcParams["axes.prop_cycle"]]
