@@ -4,6 +4,11 @@ Jupyter Book 1 with sphinx-thebe registers thebe's configuration script twice
 (``const THEBE_JS_URL`` declared twice is a console error), and MathJax can be
 queued twice (once deferred by ``sphinx.ext.mathjax``, once plainly). Here we
 drop repeated scripts from each page, keeping the first.
+
+Accessibility (WCAG 2.1, checked by axe-core in the browser tests): docutils
+marks bibliography entries with ``role="doc-biblioentry"``, deprecated in
+ARIA 1.2, inside a ``role="list"`` that then has no list items. We give the
+entries the role ``listitem``.
 """
 
 
@@ -23,6 +28,13 @@ def _dedupe_scripts(app, pagename, templatename, context, doctree):
     scripts[:] = unique
 
 
+def _aria_roles(app, pagename, templatename, context, doctree):
+    body = context.get("body")
+    if body and 'role="doc-biblioentry"' in body:
+        context["body"] = body.replace('role="doc-biblioentry"', 'role="listitem"')
+
+
 def setup(app):
     app.connect("html-page-context", _dedupe_scripts, priority=900)
+    app.connect("html-page-context", _aria_roles, priority=900)
     return {"parallel_read_safe": True, "parallel_write_safe": True}

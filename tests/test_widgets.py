@@ -69,3 +69,11 @@ def test_bad_arguments(kwargs, error, name):
     draw_fn, values = args.pop("draw"), args.pop("values")
     with pytest.raises(error, match=name):
         widgets.slider(draw_fn, values, **args)
+
+
+def test_static_slider_is_labelled_for_screen_readers():
+    fig = widgets.slider(lambda f, v: f.subplots().plot([0, v]), [1.0, 2.0],
+                         label="κ", alt="a line", initial=2.0)
+    tag = re.search(r'<input id="_anim_slider[^>]*>', fig.html).group(0)
+    assert 'aria-label="κ"' in tag and 'aria-valuetext="κ = 2"' in tag
+    assert "aria-valuetext" in tag.split("oninput=")[1]      # updated as it moves

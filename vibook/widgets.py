@@ -15,6 +15,7 @@ nothing from third-party hosts.
 import base64
 import hashlib
 import io
+import json
 import re
 from html import escape
 from dataclasses import dataclass
@@ -109,7 +110,8 @@ def slider(draw, values, *, label, alt, fmt="{:g}", initial=None, figsize=(6.4, 
         fig.suptitle(f"{label} = {fmt.format(value)}")
 
     return Interactive(widget=_live(render, values, label, fmt, initial, figsize),
-                       html=_static(render, values, figsize, dpi, alt, values.index(initial)))
+                       html=_static(render, values, figsize, dpi, alt, values.index(initial),
+                                    label, [f"{label} = {fmt.format(v)}" for v in values]))
 
 
 def _live(render, values, label, fmt, initial, figsize):
@@ -135,8 +137,13 @@ def _live(render, values, label, fmt, initial, figsize):
     return ipywidgets.VBox([control, out])
 
 
-def _static(render, values, figsize, dpi, alt, start=0):
-    """Precomputed frames in matplotlib's JS player, with no external assets."""
+def _static(render, values, figsize, dpi, alt, start, label, texts):
+    """Precomputed frames in matplotlib's JS player, with no external assets.
+
+    For screen readers, the frame slider is labelled with ``label`` and carries
+    the current frame's name from ``texts`` (``"x = 1.3"``) as its
+    ``aria-valuetext``.
+    """
     with plt.ioff():
         fig = plt.figure(figsize=figsize, dpi=dpi)
         anim = FuncAnimation(fig, lambda i: render(fig, values[i]), frames=len(values),
@@ -154,6 +161,13 @@ def _static(render, values, figsize, dpi, alt, start=0):
                   rf"\1 anim\2.set_frame({start});", html)
     html = re.sub(r'<img id="(_anim_img\w+)"',
                   lambda m: f'<img id="{m.group(1)}" alt="{escape(alt)}"', html)
+    html = re.sub(
+        r'(<input id="_anim_slider\w+" type="range")([^>]*oninput=")',
+        lambda m: (f'{m.group(1)} aria-label="{escape(label)}"'
+                   f' aria-valuetext="{escape(texts[start])}"'
+                   f' data-valuetexts="{escape(json.dumps(texts, ensure_ascii=False))}"{m.group(2)}'
+                   "this.setAttribute('aria-valuetext', "
+                   "JSON.parse(this.dataset.valuetexts)[this.value]); "), html)
     for icon, symbol in sorted(_ICONS.items(), key=lambda kv: -len(kv[0])):
         html = html.replace(f'<i class="{icon}"></i>', symbol)
     if "://" in re.sub(r"data:[^\"']*", "", html).replace("http://www.w3.org", ""):

@@ -2,13 +2,17 @@
 
 Every request to a host other than loopback is aborted and recorded, so these
 tests show what a reader sees offline: no console errors, rendered math,
-loaded images, and static interactive figures that respond to their sliders.
+loaded images, static interactive figures that respond to their sliders (by
+mouse and by keyboard), and no serious or critical WCAG 2.1 A/AA violation
+found by axe-core (the copy bundled in the ``axe-playwright-python`` package,
+injected from disk, never fetched).
 """
 
 import os
 from urllib.parse import urlparse
 
 import pytest
+from axe_playwright_python.base import AXE_SCRIPT
 from playwright.sync_api import sync_playwright
 
 from conftest import toc_files
@@ -136,3 +140,35 @@ def test_static_slider_changes_the_picture(visit, doc):
         after = image.get_attribute("src")
         assert after and after != before, f"{doc}: slider {i} did not change the picture"
         assert v.page.evaluate("(img) => img.complete && img.naturalWidth > 0", image.element_handle())
+
+
+WCAG = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"]
+
+
+@pytest.mark.parametrize("doc", toc_files())
+def test_no_serious_accessibility_violations(visit, doc):
+    v = visit(doc)
+    v.page.evaluate(AXE_SCRIPT)
+    result = v.page.evaluate(
+        "(tags) => axe.run(document, {runOnly: {type: 'tag', values: tags},"
+        " resultTypes: ['violations']})", WCAG)
+    serious = [f"{r['id']} ({r['impact']}): {r['nodes'][0]['html'][:100]}"
+               for r in result["violations"] if r["impact"] in ("serious", "critical")]
+    assert not serious, f"{doc}: axe-core WCAG 2.1 A/AA violations: {serious}"
+
+
+def test_static_slider_works_from_the_keyboard_with_a_focus_ring(visit):
+    doc = chapters_with_sliders()[0]
+    v = visit(doc)
+    slider = v.page.locator("input.anim-slider").first
+    slider.scroll_into_view_if_needed()
+    image = slider.locator("xpath=ancestor::div[contains(@class, 'animation')][1]//img")
+    slider.focus()
+    key = "ArrowLeft" if slider.input_value() != "0" else "ArrowRight"
+    before = image.get_attribute("src")
+    v.page.keyboard.press(key)
+    assert image.get_attribute("src") != before, f"{doc}: {key} did not change the picture"
+    ring = v.page.evaluate("""(el) => { const s = getComputedStyle(el);
+        return [s.outlineStyle, parseFloat(s.outlineWidth)]; }""", slider.element_handle())
+    assert ring[0] != "none" and ring[1] >= 2, f"{doc}: no visible focus ring: {ring}"
+    assert slider.get_attribute("aria-label"), f"{doc}: the slider has no label"
