@@ -12,11 +12,12 @@ export CHROMIUM ?= /usr/bin/chromium
 export PATH := $(CURDIR)/$(VENV)/bin:$(PATH)
 export PYTHONHASHSEED := 0
 
-.PHONY: book test unit nbval site browser execute bench clean help
+.PHONY: book test unit nbval site browser pdf test-pdf execute bench clean help
 
 help:
 	@echo "make book     build the website into _build/html (sets up .venv first)"
 	@echo "make test     unit tests, nbval on every chapter, strict site build, browser tests"
+	@echo "make pdf      print the whole book to _build/pdf/vibook.pdf (Chromium)"
 	@echo "make execute  re-run every chapter (and the Performance appendix) in place, refreshing stored outputs"
 	@echo "make bench    run the benchmarks (installs NumPyro and PyTorch), refresh the Performance appendix"
 
@@ -30,7 +31,7 @@ book: $(BIN)/.installed
 	$(BIN)/jupyter-book build . --builder html
 	@echo "The book is at file://$(CURDIR)/$(BOOK)"
 
-test: unit nbval site browser
+test: unit nbval site browser test-pdf
 
 unit: $(BIN)/.installed
 	$(BIN)/python -m pytest tests --ignore=tests/site
@@ -47,6 +48,17 @@ site: $(BIN)/.installed
 browser: $(BIN)/.installed
 	@test -x "$(CHROMIUM)" || { echo "Chromium not found at $(CHROMIUM): apt-get install chromium (see .ci/run)"; exit 1; }
 	$(BIN)/python -m pytest tests/site/test_browser.py
+
+# The PDF edition: the single-page build, printed by Chromium (see scripts/pdf.py).
+pdf: $(BIN)/.installed
+	@test -x "$(CHROMIUM)" || { echo "Chromium not found at $(CHROMIUM): apt-get install chromium (see .ci/run)"; exit 1; }
+	rm -rf _build/singlehtml _build/pdf
+	$(BIN)/jupyter-book build . --builder singlehtml --keep-going
+	$(BIN)/python scripts/pdf.py
+	@echo "The PDF is at $(CURDIR)/_build/pdf/vibook.pdf"
+
+test-pdf: pdf
+	$(BIN)/python -m pytest tests/site/test_pdf.py
 
 execute: $(BIN)/.installed
 	$(BIN)/python scripts/execute.py $(NOTEBOOKS)

@@ -9,6 +9,11 @@ Accessibility (WCAG 2.1, checked by axe-core in the browser tests): docutils
 marks bibliography entries with ``role="doc-biblioentry"``, deprecated in
 ARIA 1.2, inside a ``role="list"`` that then has no list items. We give the
 entries the role ``listitem``.
+
+The PDF edition is printed from the single-page build (``singlehtml``). Some
+extension registers handlers for that builder by name, and Sphinx then no
+longer falls back to the ``html`` handlers of the other extensions' nodes
+(sphinx-design's icons, for one): we copy over those that are missing.
 """
 
 
@@ -34,7 +39,17 @@ def _aria_roles(app, pagename, templatename, context, doctree):
         context["body"] = body.replace('role="doc-biblioentry"', 'role="listitem"')
 
 
+def _singlehtml_handlers(app):
+    if app.builder.name != "singlehtml":
+        return
+    handlers = app.registry.translation_handlers
+    single = handlers.setdefault("singlehtml", {})
+    for name, pair in handlers.get("html", {}).items():
+        single.setdefault(name, pair)
+
+
 def setup(app):
+    app.connect("builder-inited", _singlehtml_handlers)
     app.connect("html-page-context", _dedupe_scripts, priority=900)
     app.connect("html-page-context", _aria_roles, priority=900)
     return {"parallel_read_safe": True, "parallel_write_safe": True}
