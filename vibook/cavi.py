@@ -513,9 +513,11 @@ def gaussian_kl(state, mean, precision):
 
     .. math::
 
-        \mathrm{KL} = \tfrac12\Big[\operatorname{tr}(\Lambda V)
-        + (m - \text{mean})^\top\Lambda(m - \text{mean})
-        - D - \log\det\Lambda - \sum_j \log v_j\Big], \quad V = \operatorname{diag}(v).
+        \mathrm{KL} = \tfrac12\Big[&\operatorname{tr}(\Lambda V)
+        + (m - \text{mean})^\top\Lambda(m - \text{mean}) \\
+        &{}- D - \log\det\Lambda - \sum_j \log v_j\Big],
+
+    with :math:`V = \operatorname{diag}(v)`.
 
     Since :math:`p` is normalised, the ELBO is :math:`-\mathrm{KL}`.
 

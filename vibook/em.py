@@ -160,12 +160,13 @@ def elbo(x, params, resp):
 
     .. math::
 
-        \mathcal{L}(q, \theta) = \frac1N \sum_i \sum_k r_{ik}
-        \big(\log \pi_k + \log\mathcal{N}(x_i; \mu_k, \Sigma_k) - \log r_{ik}\big)
-        \;\le\; \frac1N \log p(x \mid \theta),
+        \mathcal{L}(q, \theta) &= \frac1N \sum_i \sum_k r_{ik}
+        \big(\log \pi_k - \log r_{ik} \\
+        &\qquad {}+ \log\mathcal{N}(x_i; \mu_k, \Sigma_k)\big) \\
+        &\le \frac1N \log p(x \mid \theta),
 
-    with equality exactly when :math:`r = ` :func:`responsibilities` ``(x, params)``
-    (Neal & Hinton 1998). Both are per data point.
+    with equality exactly when ``resp`` equals ``responsibilities(x, params)``,
+    the E-step (Neal & Hinton 1998). Both are per data point.
 
     Parameters
     ----------
@@ -194,9 +195,10 @@ def m_step(x, resp, reg_covar=0.0):
 
     .. math::
 
-        N_k = \sum_i r_{ik}, \quad \pi_k = \frac{N_k}{N}, \quad
-        \mu_k = \frac{1}{N_k}\sum_i r_{ik} x_i, \quad
-        \Sigma_k = \frac{1}{N_k}\sum_i r_{ik}(x_i - \mu_k)(x_i - \mu_k)^\top + \epsilon I
+        N_k &= \sum_i r_{ik}, \qquad \pi_k = \frac{N_k}{N}, \qquad
+        \mu_k = \frac{1}{N_k}\sum_i r_{ik} x_i, \\
+        \Sigma_k &= \frac{1}{N_k}\sum_i r_{ik}(x_i - \mu_k)(x_i - \mu_k)^\top
+        + \epsilon I
 
     (Bishop 2006, eqs. 9.24–9.26). ``reg_covar`` :math:`= \epsilon \ge 0` is a
     covariance floor, as in scikit-learn; it keeps a component from collapsing

@@ -229,9 +229,9 @@ def minibatch_elbo(key, family, params, log_prior, log_lik, batch, num_data, num
 
     .. math::
 
-        \hat{\mathcal{L}} = \frac1S \sum_{s=1}^S \Big[\log p(z_s)
-        + \frac{N}{|B|}\sum_{i \in B} \log p(x_i \mid z_s)\Big] + \mathbb{H}[q],
-        \qquad z_s = g(\epsilon_s; \phi),
+        \hat{\mathcal{L}} &= \frac1S \sum_{s=1}^S \Big[\log p(z_s)
+        + \frac{N}{|B|}\sum_{i \in B} \log p(x_i \mid z_s)\Big] \\
+        &\quad {}+ \mathbb{H}[q], \qquad z_s = g(\epsilon_s; \phi),
 
     an unbiased estimate of the full-data ELBO when :math:`B` is a uniformly
     random subset (Hoffman et al. 2013; Kucukelbir et al. 2017, §2.6).

@@ -5,10 +5,10 @@ The model puts priors on every parameter of a :math:`K`-component mixture
 
 .. math::
 
-    \pi \sim \mathrm{Dir}(\alpha_0 \mathbf 1_K), \quad
-    \Lambda_k \sim \mathcal W(W_0, \nu_0), \quad
-    \mu_k \mid \Lambda_k \sim \mathcal N\big(m_0, (\beta_0\Lambda_k)^{-1}\big), \quad
-    z_n \mid \pi \sim \mathrm{Cat}(\pi), \quad
+    \pi &\sim \mathrm{Dir}(\alpha_0 \mathbf 1_K), \qquad
+    \Lambda_k \sim \mathcal W(W_0, \nu_0), \\
+    \mu_k \mid \Lambda_k &\sim \mathcal N\big(m_0, (\beta_0\Lambda_k)^{-1}\big), \\
+    z_n \mid \pi &\sim \mathrm{Cat}(\pi), \qquad
     x_n \mid z_n = k \sim \mathcal N(\mu_k, \Lambda_k^{-1}).
 
 With the mean-field family :math:`q(z)\,q(\pi, \mu, \Lambda)` (eq. 10.42) the
@@ -193,10 +193,11 @@ def update_local(state, x):
 
     .. math::
 
-        \ln\rho_{nk} = \mathbb E[\ln\pi_k] + \tfrac12\mathbb E[\ln|\Lambda_k|]
-        - \tfrac D2\ln 2\pi - \tfrac12\Big(D\beta_k^{-1}
-        + \nu_k (x_n - m_k)^\top W_k (x_n - m_k)\Big), \qquad
-        r_{nk} = \frac{\rho_{nk}}{\sum_j\rho_{nj}}
+        \ln\rho_{nk} &= \mathbb E[\ln\pi_k] + \tfrac12\mathbb E[\ln|\Lambda_k|]
+        - \tfrac D2\ln 2\pi \\
+        &\quad {}- \tfrac12\Big(D\beta_k^{-1}
+        + \nu_k (x_n - m_k)^\top W_k (x_n - m_k)\Big), \\
+        r_{nk} &= \frac{\rho_{nk}}{\sum_j\rho_{nj}}
 
     (Bishop 2006, eqs. 10.46, 10.49, 10.64–10.66), normalised in log space.
 
@@ -225,13 +226,15 @@ def update_global(x, resp, prior):
 
     .. math::
 
-        \alpha_k = \alpha_0 + N_k, \quad \beta_k = \beta_0 + N_k, \quad
-        m_k = \frac{\beta_0 m_0 + N_k\bar x_k}{\beta_k}, \quad \nu_k = \nu_0 + N_k,
+        \alpha_k &= \alpha_0 + N_k, \quad \beta_k = \beta_0 + N_k, \quad
+        \nu_k = \nu_0 + N_k, \\
+        m_k &= \frac{\beta_0 m_0 + N_k\bar x_k}{\beta_k},
 
     .. math::
 
-        W_k^{-1} = W_0^{-1} + N_k S_k
-        + \frac{\beta_0 N_k}{\beta_0 + N_k}(\bar x_k - m_0)(\bar x_k - m_0)^\top
+        W_k^{-1} &= W_0^{-1} + N_k S_k \\
+        &\quad {}+ \frac{\beta_0 N_k}{\beta_0 + N_k}
+        (\bar x_k - m_0)(\bar x_k - m_0)^\top
 
     (eqs. 10.58, 10.60–10.63). An empty component (:math:`N_k = 0`) gets the
     prior back; :math:`\bar x_k` divides by :math:`N_k` plus ten machine
@@ -273,9 +276,11 @@ def elbo(state, x, prior):
 
     .. math::
 
-        \mathcal L = \mathbb E[\ln p(X \mid Z, \mu, \Lambda)] + \mathbb E[\ln p(Z \mid \pi)]
-        + \mathbb E[\ln p(\pi)] + \mathbb E[\ln p(\mu, \Lambda)]
-        - \mathbb E[\ln q(Z)] - \mathbb E[\ln q(\pi)] - \mathbb E[\ln q(\mu, \Lambda)]
+        \mathcal L &= \mathbb E[\ln p(X \mid Z, \mu, \Lambda)]
+        + \mathbb E[\ln p(Z \mid \pi)] \\
+        &\quad {}+ \mathbb E[\ln p(\pi)] + \mathbb E[\ln p(\mu, \Lambda)] \\
+        &\quad {}- \mathbb E[\ln q(Z)] - \mathbb E[\ln q(\pi)]
+        - \mathbb E[\ln q(\mu, \Lambda)]
 
     with each term in closed form (Bishop 2006, eqs. 10.70–10.77). The first
     two are :math:`\sum_{nk} r_{nk}\ln\rho_{nk}`, the sum of eqs. 10.71–10.72
