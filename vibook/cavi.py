@@ -135,9 +135,10 @@ def mixture_elbo(state, x, prior_scale):
 
     .. math::
 
-        \mathcal{L} = \sum_k \mathbb{E}[\log p(\mu_k)]
-        + \sum_i \Big(\mathbb{E}[\log p(c_i)] + \mathbb{E}[\log p(x_i \mid c_i, \mu)]\Big)
-        - \sum_i \mathbb{E}[\log q(c_i)] - \sum_k \mathbb{E}[\log q(\mu_k)],
+        \mathcal{L} = {} & \sum_k \mathbb{E}[\log p(\mu_k)]
+        + \sum_i \mathbb{E}[\log p(c_i)] \\
+        & + \sum_i \mathbb{E}[\log p(x_i \mid c_i, \mu)] \\
+        & - \sum_i \mathbb{E}[\log q(c_i)] - \sum_k \mathbb{E}[\log q(\mu_k)],
 
     with every expectation in closed form, using
     :math:`\mathbb{E}\|\mu_k\|^2 = \|m_k\|^2 + D s^2_k` (Blei et al. 2017, eq. 21).

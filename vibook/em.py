@@ -5,9 +5,9 @@ For a latent-variable model :math:`p(x, c \mid \theta)` and any distribution
 
 .. math::
 
-    \log p(x \mid \theta) = \mathcal{L}(q, \theta)
-    + \mathrm{KL}\big(q(c) \,\|\, p(c \mid x, \theta)\big), \qquad
-    \mathcal{L}(q, \theta) = \mathbb{E}_q[\log p(x, c \mid \theta) - \log q(c)].
+    \log p(x \mid \theta) &= \mathcal{L}(q, \theta)
+    + \mathrm{KL}\big(q(c) \,\|\, p(c \mid x, \theta)\big), \\
+    \mathcal{L}(q, \theta) &= \mathbb{E}_q[\log p(x, c \mid \theta) - \log q(c)].
 
 The E-step sets :math:`q(c) = p(c \mid x, \theta)`, which makes the KL zero and
 the bound tight; the M-step maximises :math:`\mathcal{L}(q, \theta)` over
