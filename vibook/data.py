@@ -186,3 +186,21 @@ def minibatches(key, n, batch_size):
     num_batches = n // batch_size
     perm = jax.random.permutation(key, n)                                 # (n,)
     return perm[:num_batches * batch_size].reshape(num_batches, batch_size)
+
+
+def eight_schools():
+    """The eight-schools SAT coaching experiments (Rubin 1981; Gelman et al. 2013, §5.5).
+
+    Each of eight schools ran a coaching programme for the SAT-V; the data are
+    each school's estimated effect and its standard error (BDA Table 5.2).
+
+    Returns
+    -------
+    y : Array, shape (8,)
+        Estimated treatment effects :math:`y_j` (points).
+    sigma : Array, shape (8,)
+        Their standard errors :math:`\\sigma_j`, treated as known.
+    """
+    y = jnp.asarray([28.0, 8.0, -3.0, 7.0, -1.0, 1.0, 18.0, 12.0])
+    sigma = jnp.asarray([15.0, 10.0, 16.0, 11.0, 9.0, 11.0, 10.0, 18.0])
+    return y, sigma

@@ -106,8 +106,8 @@ class ExponentialNormal:
 
         .. math::
 
-            \log p(x) = \log C + \log\lambda + \tfrac12 \log(2\pi s^2)
-                - \lambda \bar x + \tfrac12 \lambda^2 s^2
+            \log p(x) = {} & \log C + \log\lambda + \tfrac12 \log(2\pi s^2) \\
+                & - \lambda \bar x + \tfrac12 \lambda^2 s^2
                 + \log \Phi\!\left(\frac{\bar x - \lambda s^2}{s}\right),
 
         where :math:`\log C = -\tfrac{N}{2}\log(2\pi\sigma^2) -
@@ -249,3 +249,161 @@ class NormalNormal:
             mu = jnp.asarray(_checks.finite(mean, "mean"), dtype=float)
         return mu, mu + self.noise_scale * jax.random.normal(key_x, (n,))
 
+
+
+# --- Part IV: models without closed-form posteriors ------------------------------------------
+
+def _vector(z, name, d=None):
+    """``z`` of shape ``(..., D)`` (``D = d`` if given), checked."""
+    z = _checks.array(z, name, ndim=tuple(range(1, 8)))
+    if d is not None and z.shape[-1] != d:
+        raise ValueError(f"{name} must have shape (..., {d}), got {z.shape}")
+    return z
+
+
+def _eight_schools_data(y, sigma):
+    if y is None and sigma is None:
+        from vibook.data import eight_schools
+        y, sigma = eight_schools()
+    y = _checks.data(y, "y", ndim=1)
+    sigma = _checks.array(sigma, "sigma", shape=y.shape)
+    if _checks.is_concrete(sigma) and not bool(jnp.all(sigma > 0)):
+        raise ValueError("sigma must be > 0")
+    return y, sigma
+
+
+def _eight_schools_hyperprior(mu, log_tau):
+    r""":math:`\log \mathcal{N}(\mu; 0, 5^2) + \log \mathrm{HalfCauchy}(\tau; 5) + \log\tau`."""
+    tau = jnp.exp(log_tau)
+    return (stats.norm.logpdf(mu, 0.0, 5.0)
+            + jnp.log(2.0) + stats.cauchy.logpdf(tau, 0.0, 5.0) + log_tau)
+
+
+def _eight_schools_likelihood(theta, y, sigma):
+    r""":math:`\sum_j \log \mathcal{N}(y_j; \theta_j, \sigma_j^2)` for ``theta`` (..., J)."""
+    lead = (1,) * (theta.ndim - 1)
+    return jnp.sum(stats.norm.logpdf(y.reshape(lead + y.shape), theta,
+                                     sigma.reshape(lead + sigma.shape)), axis=-1)
+
+
+def eight_schools_centered(z, y=None, sigma=None):
+    r"""Eight schools, centred: the unnormalised log posterior over :math:`(\mu, \log\tau, \theta)`.
+
+    .. math::
+
+        \mu \sim \mathcal{N}(0, 5^2), \quad \tau \sim \mathrm{HalfCauchy}(0, 5), \quad
+        \theta_j \sim \mathcal{N}(\mu, \tau^2), \quad
+        y_j \sim \mathcal{N}(\theta_j, \sigma_j^2)
+
+    (Rubin 1981; Gelman et al. 2013, §5.5; the priors of the Stan and PyMC
+    case studies). :math:`\tau > 0` is sampled as :math:`\log\tau`, so the
+    density includes the Jacobian :math:`+\log\tau`. For small :math:`\tau`
+    the :math:`\theta_j` are squeezed together: the posterior is a funnel
+    (Neal 2003; Betancourt & Girolami 2015).
+
+    Parameters
+    ----------
+    z : array of shape (..., J + 2)
+        Coordinates: ``z[..., 0]`` is :math:`\mu`, ``z[..., 1]`` is
+        :math:`\log\tau`, ``z[..., 2:]`` are :math:`\theta_1, \dots, \theta_J`.
+    y, sigma : array of shape (J,), optional
+        Effects and standard errors; default :func:`vibook.data.eight_schools`
+        (J = 8, so D = 10).
+
+    Returns
+    -------
+    Array of shape (...)
+    """
+    y, sigma = _eight_schools_data(y, sigma)
+    z = _vector(z, "z", y.shape[0] + 2)
+    mu, log_tau, theta = z[..., 0], z[..., 1], z[..., 2:]           # (...), (...), (..., J)
+    prior = jnp.sum(stats.norm.logpdf(theta, mu[..., None], jnp.exp(log_tau)[..., None]), -1)
+    lik = _eight_schools_likelihood(theta, y, sigma)
+    return _eight_schools_hyperprior(mu, log_tau) + prior + lik
+
+
+def eight_schools_noncentered(z, y=None, sigma=None):
+    r"""Eight schools, non-centred: the log posterior over :math:`(\mu, \log\tau, \eta)`.
+
+    The same model as :func:`eight_schools_centered` with
+    :math:`\theta_j = \mu + \tau\eta_j`, :math:`\eta_j \sim \mathcal{N}(0, 1)`
+    a priori (Papaspiliopoulos et al. 2007): the funnel is straightened,
+    because the :math:`\eta_j` are a priori independent of :math:`\tau`.
+
+    Parameters
+    ----------
+    z : array of shape (..., J + 2)
+        Coordinates: ``z[..., 0]`` is :math:`\mu`, ``z[..., 1]`` is
+        :math:`\log\tau`, ``z[..., 2:]`` are :math:`\eta_1, \dots, \eta_J`.
+        :func:`eight_schools_to_centered` maps draws to :math:`(\mu, \log\tau, \theta)`.
+    y, sigma : array of shape (J,), optional
+        As in :func:`eight_schools_centered`.
+
+    Returns
+    -------
+    Array of shape (...)
+    """
+    y, sigma = _eight_schools_data(y, sigma)
+    z = _vector(z, "z", y.shape[0] + 2)
+    mu, log_tau, eta = z[..., 0], z[..., 1], z[..., 2:]             # (...), (...), (..., J)
+    theta = mu[..., None] + jnp.exp(log_tau)[..., None] * eta       # (..., J)
+    lik = _eight_schools_likelihood(theta, y, sigma)
+    prior = jnp.sum(stats.norm.logpdf(eta), axis=-1)
+    return _eight_schools_hyperprior(mu, log_tau) + prior + lik
+
+
+def eight_schools_to_centered(z):
+    r"""Map non-centred coordinates :math:`(\mu, \log\tau, \eta)` to centred
+    :math:`(\mu, \log\tau, \theta)`, :math:`\theta_j = \mu + \tau\eta_j`.
+
+    The map is a bijection, so draws from the non-centred posterior map to
+    draws from the centred one.
+
+    Parameters
+    ----------
+    z : array of shape (..., J + 2)
+
+    Returns
+    -------
+    Array of shape (..., J + 2)
+    """
+    z = _vector(z, "z")
+    theta = z[..., :1] + jnp.exp(z[..., 1:2]) * z[..., 2:]
+    return jnp.concatenate([z[..., :2], theta], axis=-1)
+
+
+def logistic_regression(w, x, y, prior_scale=1.0):
+    r"""Bayesian logistic regression's log joint, :math:`\log p(w) + \sum_i \log p(y_i \mid w)`.
+
+    .. math::
+
+        w \sim \mathcal{N}(0, s^2 I_D), \qquad
+        y_i \mid w \sim \mathrm{Bernoulli}(\mathrm{sigmoid}(x_i^\top w)),
+
+    with :math:`\log p(y_i \mid w) = y_i\, x_i^\top w - \log(1 + e^{x_i^\top w})`
+    (softplus, so no overflow). Chapter 7's model: ``x`` is the breast-cancer
+    training set with a column of ones for the intercept, :math:`s = 1`.
+
+    Parameters
+    ----------
+    w : array of shape (..., D)
+        Weights; leading axes are evaluated independently.
+    x : array of shape (N, D)
+        Features.
+    y : array of shape (N,)
+        Labels 0 or 1.
+    prior_scale : float
+        :math:`s > 0`.
+
+    Returns
+    -------
+    Array of shape (...)
+    """
+    x = _checks.data(x, "x", ndim=2)
+    y = _checks.array(y, "y", shape=(x.shape[0],))
+    prior_scale = _checks.positive(prior_scale, "prior_scale")
+    w = _vector(w, "w", x.shape[1])
+    logits = w @ x.T                                                # (..., N)
+    y = y.reshape((1,) * (logits.ndim - 1) + y.shape)               # (1, ..., N)
+    lik = jnp.sum(y * logits - jax.nn.softplus(logits), axis=-1)
+    return jnp.sum(stats.norm.logpdf(w, 0.0, prior_scale), axis=-1) + lik

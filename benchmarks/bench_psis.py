@@ -1,0 +1,87 @@
+"""PSIS against ArviZ, and chapter 9's NUTS against VI, on the CPU.
+
+``psis_*``: :func:`vibook.diagnostics.psis` (jit-compiled JAX) against ArviZ's
+``psislw`` (NumPy) on the same ``S`` log weights, ``S = 10^3 ... 10^6``, both
+in float64 (this process enables JAX's 64-bit mode). The weights are the log
+absolute values of Student-t draws with 2 degrees of freedom, a tail of shape
+about 1/2. Equal results: :math:`\\hat k` and every smoothed weight agree to
+:math:`10^{-6}` relative (the difference is the larger of the two relative
+errors, the weights' measured against the largest weight).
+
+``nuts_vs_vi``: chapter 9's ground truth against its approximation on the
+logistic regression of chapter 7 (426 × 31): ``mcmc.nuts`` (BlackJAX, 4
+chains, 400 warm-up and 500 kept draws each) against a full-rank ``vi.fit``
+(2000 Adam steps, 8 draws per step). ``ratio = NUTS seconds / VI seconds``.
+They are different algorithms, so "equal" means they give the same answer:
+the largest difference of the posterior means, in NUTS posterior standard
+deviations, is below 0.15 (the chapter's tolerance).
+"""
+
+import warnings
+from functools import partial
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import optax
+
+from _harness import compare, record
+from vibook import data, diagnostics, elbo, families, mcmc, models, vi
+
+SIZES = [10**3, 10**4, 10**5, 10**6]
+
+
+def psis_case(size):
+    jax.config.update("jax_enable_x64", True)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", FutureWarning)
+        import arviz
+    raw = np.log(np.abs(np.random.default_rng(0).standard_t(2.0, size)))  # (S,)
+    log_w = jnp.asarray(raw)
+
+    def ours():
+        return jax.block_until_ready(diagnostics.psis(log_w))
+
+    def theirs():
+        return arviz.psislw(raw.copy())
+
+    times, ((s1, k1), (s2, k2)) = compare(ours, theirs)
+    w1, w2 = np.exp(np.asarray(s1)), np.exp(np.asarray(s2))
+    diff = max(abs(float(k1) - float(k2)) / abs(float(k2)),
+               float(np.max(np.abs(w1 - w2)) / np.max(w2)))
+    return [record(f"PSIS (diagnostics.psis), S = {size:,}", "psis", dict(N=size, D=1),
+                   f"ArviZ {arviz.__version__} psislw (NumPy)", times, diff, 1e-6,
+                   "relative difference of k-hat and of the smoothed weights",
+                   khat=float(k1))]
+
+
+def nuts_vs_vi():
+    cancer = data.breast_cancer(jax.random.key(2), test_fraction=0.25)
+    x = jnp.concatenate([jnp.ones((cancer.x_train.shape[0], 1)), cancer.x_train], axis=1)
+    log_joint = partial(models.logistic_regression, x=x, y=cancer.y_train.astype(jnp.float32))
+    n, dim = x.shape
+    start = families.full_rank_normal.init(jnp.zeros(dim), 0.1 * jnp.eye(dim))
+    objective = partial(elbo.reparam, log_joint=log_joint, family=families.full_rank_normal,
+                        n=8)
+    optimizer = optax.adam(optax.cosine_decay_schedule(0.05, 2000, alpha=0.01))
+    starts = jax.random.normal(jax.random.key(10), (4, dim))
+
+    def ours():
+        params, _ = vi.fit(jax.random.key(4), objective, start, optimizer, 2000)
+        return jax.block_until_ready(families.full_rank_normal.unpack(params)[0])
+
+    def theirs():
+        draws, _ = mcmc.nuts(jax.random.key(11), log_joint, starts, 400, 500)
+        return jax.block_until_ready(draws.reshape(-1, dim))
+
+    times, (mean_q, draws) = compare(ours, theirs, repeats=3)
+    diff = float(jnp.max(jnp.abs(mean_q - draws.mean(0)) / draws.std(0)))
+    return [record("Full-rank VI (vi.fit) vs NUTS, Bayesian logistic regression", "nuts",
+                   dict(N=n, D=dim, steps=2000, particles=8, chains=4, warmup=400,
+                        draws=500),
+                   "vibook.mcmc.nuts (BlackJAX NUTS, window adaptation)", times, diff, 0.15,
+                   "max over weights of |mean_VI - mean_NUTS| / sd_NUTS")]
+
+
+CASES = {f"psis_{size}": partial(psis_case, size) for size in SIZES}
+CASES["nuts_vs_vi"] = nuts_vs_vi

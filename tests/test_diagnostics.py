@@ -1,0 +1,183 @@
+"""PSIS against ArviZ's ``psislw`` (float64), known Pareto shapes, and SBC ranks."""
+
+import warnings
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import pytest
+from scipy import stats
+
+from vibook import diagnostics
+from vibook.models import NormalNormal
+
+with warnings.catch_warnings():
+    warnings.simplefilter("ignore", FutureWarning)   # ArviZ announces its refactor
+    import arviz
+
+
+def _weights(kind, size, seed):
+    rng = np.random.default_rng(seed)
+    if kind == "lognormal":
+        return rng.normal(0.0, 1.5, size)
+    if kind == "student_t":
+        return np.log(np.abs(rng.standard_t(2.0, size)))
+    return np.log1p(rng.pareto(1 / 0.8, size))                       # Pareto tail, k = 0.8
+
+
+@pytest.mark.parametrize("kind", ["lognormal", "student_t", "pareto"])
+@pytest.mark.parametrize("size", [21, 1000, 100_000])
+def test_psis_matches_arviz_in_float64(kind, size):
+    raw = _weights(kind, size, seed=size)
+    expected, expected_k = arviz.psislw(raw.copy())
+    with jax.enable_x64(True):
+        smoothed, khat = diagnostics.psis(jnp.asarray(raw, dtype=jnp.float64) + 3.0)
+        smoothed, khat = np.asarray(smoothed), float(khat)
+    assert smoothed.dtype == np.float64
+    np.testing.assert_allclose(np.exp(smoothed), np.exp(expected), rtol=1e-6, atol=0)
+    np.testing.assert_allclose(khat, expected_k, rtol=1e-6)
+
+
+@pytest.mark.parametrize("shape", [0.2, 0.5, 0.9])
+def test_khat_recovers_the_shape_of_generalized_pareto_draws(shape):
+    # The tail of a GPD(k) is a GPD(k): k-hat estimates k, with standard error
+    # about (1 + k) / sqrt(M) for M = 300 tail draws at S = 10^4.
+    draws = stats.genpareto.rvs(shape, size=10_000, random_state=7)
+    _, khat = diagnostics.psis(jnp.log(jnp.asarray(draws)))
+    assert abs(float(khat) - shape) < 3 * (1 + shape) / np.sqrt(300)
+
+
+def test_psis_is_jittable_and_normalised():
+    lw = jnp.asarray(_weights("lognormal", 500, seed=1))
+    smoothed, khat = diagnostics.psis(lw)
+    jit_smoothed, jit_khat = jax.jit(diagnostics.psis)(lw)
+    np.testing.assert_allclose(jit_smoothed, smoothed, rtol=1e-5)
+    np.testing.assert_allclose(jit_khat, khat, rtol=1e-5)
+    assert abs(float(jax.nn.logsumexp(smoothed))) < 1e-5
+    # Smoothing keeps the order of the weights, leaves the body's ratios alone
+    # and truncates the tail at the largest raw weight.
+    lw, smoothed = np.asarray(lw), np.asarray(smoothed)
+    order = np.argsort(lw)
+    assert np.all(np.diff(smoothed[order]) >= -1e-6)
+    body = order[:500 - diagnostics.tail_length(500)]
+    shift = smoothed[body] - lw[body]
+    np.testing.assert_allclose(shift, shift[0], atol=1e-5)
+    assert smoothed.max() - shift[0] <= lw.max() + 1e-5
+
+
+def test_psis_accepts_zero_weights_and_flat_tails():
+    lw = jnp.asarray(_weights("lognormal", 200, seed=2)).at[:5].set(-jnp.inf)
+    smoothed, khat = diagnostics.psis(lw)
+    assert np.all(np.isneginf(np.asarray(smoothed[:5])))
+    assert np.all(np.isfinite(np.asarray(smoothed[5:]))) and np.isfinite(float(khat))
+    smoothed, khat = diagnostics.psis(jnp.zeros(100))                # q = p exactly
+    assert float(khat) == -np.inf
+    np.testing.assert_allclose(np.exp(smoothed), 0.01, rtol=1e-5)
+
+
+def test_psis_expectation_corrects_an_overdispersed_proposal():
+    # Target N(1, 1), proposal N(0, 2^2): E_p[z] = 1, E_p[z^2] = 2.
+    z = 2.0 * jax.random.normal(jax.random.key(0), (4000,))
+    lw = stats.norm.logpdf(np.asarray(z), 1.0, 1.0) - stats.norm.logpdf(np.asarray(z), 0.0, 2.0)
+    values = jnp.stack([z, z**2], axis=1)                            # (S, 2)
+    estimate, khat = diagnostics.psis_expectation(lw, values)
+    smoothed, khat2 = diagnostics.psis(lw)
+    np.testing.assert_allclose(estimate, jnp.exp(smoothed) @ values, rtol=1e-5)
+    assert float(khat) == float(khat2) and float(khat) < 0.5
+    np.testing.assert_allclose(estimate, [1.0, 2.0], atol=0.1)
+    scalar, _ = diagnostics.psis_expectation(lw, z)
+    assert scalar.shape == () and abs(float(scalar) - float(estimate[0])) < 1e-5
+
+
+def test_khat_threshold():
+    assert diagnostics.khat_threshold(1000) == pytest.approx(2 / 3)
+    assert diagnostics.khat_threshold(10**6) == 0.7
+    assert diagnostics.tail_length(1000) == 95 and diagnostics.tail_length(100) == 20
+    with pytest.raises(ValueError, match="num_draws"):
+        diagnostics.khat_threshold(5)
+
+
+@pytest.mark.parametrize("bad, match", [
+    (np.array([np.nan] + [0.0] * 99), "NaN"),
+    (np.array([np.inf] + [0.0] * 99), r"\+inf"),
+    (np.full(100, -np.inf), "finite"),
+    (np.zeros(20), "at least 21"),
+    (np.zeros((10, 10)), "1-D"),
+])
+def test_psis_rejects_bad_log_weights(bad, match):
+    with pytest.raises(ValueError, match=match):
+        diagnostics.psis(bad)
+    with pytest.raises(ValueError, match="log_weights"):
+        diagnostics.psis(bad)
+
+
+def test_psis_rejects_non_arrays_and_mismatched_values():
+    with pytest.raises(TypeError, match="log_weights"):
+        diagnostics.psis("weights")
+    with pytest.raises(ValueError, match="values"):
+        diagnostics.psis_expectation(jnp.zeros(100), jnp.zeros(99))
+
+
+def _normal_normal_sbc(key, num_sims, num_draws, scale_factor):
+    """Ranks of mu under the exact posterior, its scale multiplied by ``scale_factor``."""
+    model = NormalNormal(prior_mean=0.0, prior_scale=1.0, noise_scale=2.0)
+
+    def one(k):
+        k_data, k_post = jax.random.split(k)
+        mu, x = model.sample(k_data, 10)
+        mean, scale = model.posterior(x)
+        eps = jax.random.normal(k_post, (num_draws,))
+        return mu, mean + scale_factor * scale * eps
+
+    truth, draws = jax.vmap(one)(jax.random.split(key, num_sims))   # (N,), (N, L)
+    return diagnostics.sbc_ranks(truth, draws)
+
+
+def test_sbc_ranks_are_uniform_for_the_exact_posterior():
+    ranks = _normal_normal_sbc(jax.random.key(3), 400, 19, 1.0)
+    assert ranks.shape == (400,) and int(ranks.min()) >= 0 and int(ranks.max()) <= 19
+    counts = np.bincount(np.asarray(ranks), minlength=20)
+    assert stats.chisquare(counts).pvalue > 0.01
+    narrow = _normal_normal_sbc(jax.random.key(3), 400, 19, 0.5)
+    assert stats.chisquare(np.bincount(np.asarray(narrow), minlength=20)).pvalue < 1e-6
+
+
+def test_sbc_ranks_count_draws_below_the_truth_per_coordinate():
+    truth = jnp.asarray([[0.0, 1.0], [2.0, -1.0]])                   # (N=2, D=2)
+    draws = jnp.asarray([[[-1.0, 0.0], [1.0, 2.0], [-0.5, 0.5]],
+                         [[3.0, -2.0], [1.0, -3.0], [2.5, 0.0]]])    # (2, L=3, 2)
+    np.testing.assert_array_equal(diagnostics.sbc_ranks(truth, draws), [[2, 2], [1, 2]])
+    with pytest.raises(ValueError, match="draws"):
+        diagnostics.sbc_ranks(truth, draws[:, :, :1])
+    with pytest.raises(ValueError, match="truth"):
+        diagnostics.sbc_ranks(jnp.zeros((2, 2, 2)), draws)
+
+
+@pytest.mark.parametrize("dtype", [jnp.float32, jnp.float64])
+def test_tail_selection_matches_a_full_sort(dtype):
+    # The bisection on bit patterns must find the same M largest values as a
+    # sort, with negative values, zeros, -inf and ties.
+    values = np.concatenate([np.random.default_rng(5).normal(0, 3, 300),
+                             [0.0, 0.0, -0.0, -np.inf, 2.5, 2.5, 2.5]])
+    with jax.enable_x64(dtype == jnp.float64):
+        lw = jnp.asarray(values, dtype=dtype)
+        for m in [1, 5, 40, 307]:
+            top, idx = diagnostics._largest(lw, m)
+            np.testing.assert_array_equal(np.asarray(top), np.sort(np.asarray(lw))[-m:])
+            np.testing.assert_array_equal(np.asarray(lw)[np.asarray(idx)], np.asarray(top))
+            assert len(set(np.asarray(idx).tolist())) == m
+
+
+def test_gpd_fit_recovers_a_known_shape_and_scale():
+    x = np.sort(stats.genpareto.rvs(0.3, scale=2.0, size=5000, random_state=11))
+    k, sigma = diagnostics.gpd_fit(jnp.asarray(x))
+    assert abs(float(k) - 0.3) < 0.06 and abs(float(sigma) / 2.0 - 1) < 0.08
+    p = jnp.asarray([0.1, 0.5, 0.9])
+    np.testing.assert_allclose(diagnostics.gpd_quantile(p, 0.3, 2.0),
+                               stats.genpareto.ppf(np.asarray(p), 0.3, scale=2.0), rtol=1e-5)
+    np.testing.assert_allclose(diagnostics.gpd_quantile(p, 0.0, 2.0),
+                               stats.expon.ppf(np.asarray(p), scale=2.0), rtol=1e-5)
+    with pytest.raises(ValueError, match="x"):
+        diagnostics.gpd_fit(jnp.ones(3))
+    with pytest.raises(ValueError, match="num_draws"):
+        diagnostics.tail_length(0)
