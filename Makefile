@@ -5,8 +5,9 @@ VENV := .venv
 BIN := $(VENV)/bin
 BOOK := _build/html/index.html
 CHAPTERS := $(sort $(wildcard chapters/*.ipynb))
-# Notebooks that nbval re-executes: the chapters and the Performance appendix.
-NOTEBOOKS := $(CHAPTERS) appendix/performance.ipynb
+# Notebooks that nbval re-executes: the chapters, the JAX primer and the
+# Performance appendix.
+NOTEBOOKS := $(CHAPTERS) appendix/jax_primer.ipynb appendix/performance.ipynb
 # Chromium for the browser tests: Debian's, unless CHROMIUM says otherwise.
 export CHROMIUM ?= /usr/bin/chromium
 export PATH := $(CURDIR)/$(VENV)/bin:$(PATH)
