@@ -110,3 +110,99 @@ def test_bad_input():
         elbo.exponential_normal("model", X, 1.0)
     with pytest.raises(ValueError, match="x"):
         elbo.exponential_normal_optimal_rate(MODEL, jnp.ones((2, 2)))
+
+
+# --- the importance-weighted and Rényi bounds ------------------------------------------------
+
+def quad_renyi(theta, alpha, x=X):
+    """(1/(1-alpha)) log int q^alpha p(z, x)^(1-alpha) dz for q = Exp(theta), by quad."""
+    q = stats.expon(scale=1 / theta)
+    integrand = lambda z: np.exp(alpha * q.logpdf(z) + (1 - alpha) * float(log_joint(z)))  # noqa: E731
+    return np.log(integrate.quad(integrand, 0, np.inf)[0]) / (1 - alpha)
+
+
+def test_renyi_at_alpha_one_is_the_elbo_and_continuous_there():
+    params = families.exponential.init(2.0)
+    for n in [1, 8]:
+        at_one = elbo.renyi(KEY, params, log_joint, families.exponential, 1.0, n=n)
+        plain = elbo.reparam(KEY, params, log_joint, families.exponential, n=n)
+        np.testing.assert_allclose(at_one, plain, rtol=1e-6)
+        for alpha in [1 - 1e-3, 1 + 1e-3]:
+            near = elbo.renyi(KEY, params, log_joint, families.exponential, alpha, n=n)
+            np.testing.assert_allclose(near, plain, atol=2e-3)
+
+
+def test_renyi_at_alpha_zero_is_the_importance_weighted_bound():
+    params = families.exponential.init(2.0)
+    vr = elbo.renyi(KEY, params, log_joint, families.exponential, 0.0, n=16)
+    iw = elbo.importance_weighted(KEY, params, log_joint, families.exponential, k=16)
+    np.testing.assert_allclose(vr, iw, rtol=1e-6)
+
+
+def test_both_bounds_equal_log_evidence_when_q_is_exact():
+    from vibook.models import NormalNormal
+    model = NormalNormal(prior_mean=4.2, prior_scale=0.3, noise_scale=2.0)
+    data = jnp.array([3.1, 4.5, 5.2, 2.9])
+    loc, scale = model.posterior(data)
+    params = families.normal.init(loc, scale)
+    joint = lambda mu: model.log_joint(mu, data)  # noqa: E731
+    exact = float(model.log_marginal(data))
+    for alpha in [-2.0, 0.0, 0.5, 1.0, 3.0]:
+        value = elbo.renyi(KEY, params, joint, families.normal, alpha, n=5)
+        np.testing.assert_allclose(value, exact, atol=1e-3)
+    for k in [1, 7]:
+        value = elbo.importance_weighted(KEY, params, joint, families.normal, k=k, n=3)
+        np.testing.assert_allclose(value, exact, atol=1e-3)
+
+
+def test_iwae_at_k_one_is_the_elbo_and_grows_with_k():
+    params = families.exponential.init(2.0)
+    np.testing.assert_allclose(
+        elbo.importance_weighted(KEY, params, log_joint, families.exponential, k=1, n=8),
+        elbo.reparam(KEY, params, log_joint, families.exponential, n=8), rtol=1e-6)
+    exact_elbo = float(elbo.exponential_normal(MODEL, X, 2.0))
+    log_px = float(MODEL.log_marginal(X))
+    keys = jax.random.split(KEY, 4000)
+    means = []
+    for k in [1, 5, 50]:
+        values = jax.vmap(lambda key: elbo.importance_weighted(
+            key, params, log_joint, families.exponential, k=k))(keys)
+        se = float(values.std()) / np.sqrt(len(keys))
+        means.append(float(values.mean()))
+        if k == 1:     # unbiased for the ELBO in expectation
+            assert abs(means[-1] - exact_elbo) < 4 * se
+    assert means[0] < means[1] < means[2] < log_px
+
+
+def test_renyi_matches_quadrature_and_decreases_in_alpha():
+    theta = 2.0
+    params = families.exponential.init(theta)
+    values = []
+    for alpha in [-0.5, 0.0, 0.5]:
+        estimate = float(elbo.renyi(KEY, params, log_joint, families.exponential, alpha,
+                                    n=200_000))
+        np.testing.assert_allclose(estimate, quad_renyi(theta, alpha), atol=5e-3)
+        values.append(estimate)
+    np.testing.assert_allclose(values[1], float(MODEL.log_marginal(X)), atol=5e-3)
+    assert values[0] > values[1] > values[2] > float(elbo.exponential_normal(MODEL, X, theta))
+
+
+def test_renyi_gradient_is_finite_and_fits_under_vi():
+    objective = functools.partial(elbo.renyi, log_joint=log_joint, family=families.exponential,
+                                  alpha=0.5, n=32)
+    grads = jax.grad(objective, argnums=1)(KEY, families.exponential.init(2.0))
+    assert np.isfinite(float(grads.raw_rate))
+
+
+def test_bounds_bad_input():
+    params = families.exponential.init(1.0)
+    with pytest.raises(TypeError, match="alpha"):
+        elbo.renyi(KEY, params, log_joint, families.exponential, "half")
+    with pytest.raises(ValueError, match="alpha"):
+        elbo.renyi(KEY, params, log_joint, families.exponential, np.nan)
+    with pytest.raises(ValueError, match="k"):
+        elbo.importance_weighted(KEY, params, log_joint, families.exponential, k=0)
+    with pytest.raises(TypeError, match="log_joint"):
+        elbo.importance_weighted(KEY, params, "p", families.exponential, k=3)
+    with pytest.raises(ValueError, match="one value per draw"):
+        elbo.renyi(KEY, params, lambda z: jnp.zeros(()), families.exponential, 0.5, n=4)

@@ -16,7 +16,11 @@ Monte Carlo estimate of :math:`\mathcal L` and whose **gradient** in
 * :func:`reparam_entropy`: the same with the entropy in closed form;
 * :func:`reparam_kl`: expected log-likelihood minus a closed-form
   :math:`\mathrm{KL}(q\|p(z))`;
-* :func:`score_function`: REINFORCE, needing only :math:`\log q`'s gradient.
+* :func:`score_function`: REINFORCE, needing only :math:`\log q`'s gradient;
+* :func:`importance_weighted`: the ``k``-draw importance-weighted bound
+  :math:`\mathcal L \le \mathcal L_k \le \log p(x)`;
+* :func:`renyi`: the variational Rényi bound of order :math:`\alpha`, from
+  the ELBO (:math:`\alpha \to 1`) to :math:`\log p(x)` (:math:`\alpha = 0`).
 
 :func:`exponential_normal` is the exact ELBO of the family
 :math:`q = \mathrm{Exp}(\theta)` for :class:`vibook.models.ExponentialNormal`.
@@ -60,8 +64,17 @@ def reparam(key, params, log_joint, family, n=1):
 
 
 def reparam_entropy(key, params, log_joint, family, n=1):
-    r""":math:`\frac1n\sum_i \log p(z_i, x) + \mathbb{H}[q_\phi]`, the entropy in closed form
-    (lower variance)."""
+    r""":math:`\frac1n\sum_i \log p(z_i, x) + \mathbb{H}[q_\phi]`, the entropy in closed form.
+
+    For a location–scale family, :math:`z = m + s\epsilon` (or a scale family
+    such as the exponential), :math:`\log q_\phi(z_i) + \mathbb{H}[q_\phi]`
+    does not depend on :math:`\phi` at fixed :math:`\epsilon_i`, so the
+    gradient equals :func:`reparam`'s draw by draw. The value is *not* a
+    lower-variance estimate in general: near the optimum, where
+    :math:`\log p(z, x) - \log q_\phi(z)` is nearly constant,
+    :func:`reparam`'s value is the less noisy one, and at
+    :math:`q_\phi = p(z \mid x)` its variance is zero (Roeder et al. 2017).
+    """
     z = _draw(key, params, family, n, {"log_joint": log_joint})
     return jnp.mean(log_joint(z)) + family.entropy(params)
 
@@ -169,3 +182,89 @@ def exponential_normal_optimal_rate(model, x):
     a, b = 2 * x.shape[0] / var, model.rate - jnp.sum(x) / var
     u = (-b + jnp.sqrt(b**2 + 4 * a)) / (2 * a)
     return 1.0 / u
+
+
+def _log_weights(key, params, log_joint, family, n):
+    """``log w_i = log p(z_i, x) - log q(z_i)`` for ``n`` draws ``z_i ~ q``, shape ``(n,)``."""
+    z = _draw(key, params, family, n, {"log_joint": log_joint})
+    log_p = jnp.asarray(log_joint(z))
+    if log_p.shape != (n,):
+        raise ValueError(f"log_joint(z) must have shape ({n},), one value per draw, "
+                         f"got {log_p.shape}")
+    return log_p - family.log_prob(params, z)                       # (n,)
+
+
+def importance_weighted(key, params, log_joint, family, k, n=1):
+    r"""The importance-weighted bound with ``k`` draws (Burda et al. 2016).
+
+    .. math::
+
+        \mathcal L_k = \mathbb{E}\Big[\log \frac1k \sum_{i=1}^k w_i\Big], \qquad
+        w_i = \frac{p(z_i, x)}{q_\phi(z_i)}, \quad z_i \sim q_\phi,
+
+    estimated by the average of ``n`` independent ``k``-draw terms. By Jensen,
+    :math:`\mathcal L_1 = \mathcal L \le \mathcal L_k \le \mathcal L_{k+1}
+    \le \log p(x)`, and :math:`\mathcal L_k \to \log p(x)` as :math:`k \to \infty`
+    when the weights have a finite mean. Its reparameterised gradient weights
+    each draw's :math:`\nabla_\phi \log w_i` by :math:`w_i / \sum_j w_j`.
+
+    Parameters
+    ----------
+    key : PRNG key
+    params : pytree
+        The family's parameters.
+    log_joint : callable
+        ``log_joint(z)``: :math:`\log p(z, x)`, one value per draw.
+    family : vibook.families.Family
+    k : int
+        Draws inside the log.
+    n : int
+        Independent estimates averaged.
+    """
+    k = _checks.positive_int(k, "k")
+    n = _checks.positive_int(n, "n")
+    log_w = _log_weights(key, params, log_joint, family, n * k).reshape(n, k)   # (n, k)
+    return jnp.mean(jax.nn.logsumexp(log_w, axis=1) - jnp.log(k))
+
+
+def renyi(key, params, log_joint, family, alpha, n=1):
+    r"""The variational Rényi (VR) bound of order :math:`\alpha` (Li & Turner 2016).
+
+    .. math::
+
+        \mathcal L_\alpha = \frac{1}{1 - \alpha}
+        \log \mathbb{E}_{q_\phi}\Big[\Big(\frac{p(z, x)}{q_\phi(z)}\Big)^{1-\alpha}\Big]
+        = \log p(x) - D_\alpha(q_\phi \,\|\, p(z \mid x)),
+
+    where :math:`D_\alpha` is Rényi's divergence. It is non-increasing in
+    :math:`\alpha`: :math:`\alpha \to 1` gives the ELBO, :math:`\alpha = 0` gives
+    :math:`\log p(x)` itself, and for :math:`\alpha < 0` it is an upper bound.
+    Maximising it with smaller :math:`\alpha` makes :math:`q` more
+    mass-covering. The estimate with ``n`` draws,
+
+    .. math::
+
+        \hat{\mathcal L}_\alpha = \frac1{1-\alpha}
+        \log \frac1n \sum_{i=1}^n w_i^{1-\alpha},
+
+    is biased (it is exactly :func:`importance_weighted` with ``k = n`` at
+    :math:`\alpha = 0`); at :math:`\alpha = 1` it is the ELBO estimate
+    :math:`\frac1n \sum_i \log w_i` (:func:`reparam`). When :math:`q_\phi` is the
+    exact posterior every :math:`w_i = p(x)` and it returns :math:`\log p(x)` for
+    every :math:`\alpha`.
+
+    Parameters
+    ----------
+    key, params, log_joint, family
+        As in :func:`reparam`.
+    alpha : float
+        The order :math:`\alpha`, any finite real number.
+    n : int
+        Number of draws.
+    """
+    alpha = _checks.finite(alpha, "alpha")
+    log_w = _log_weights(key, params, log_joint, family, _checks.positive_int(n, "n"))
+    at_one = alpha == 1
+    one_minus = jnp.where(at_one, 1.0, 1.0 - alpha)
+    vr = (jax.nn.logsumexp(one_minus * log_w) - jnp.log(log_w.shape[0])) / one_minus
+    return jnp.where(at_one, jnp.mean(log_w), vr)

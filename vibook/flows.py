@@ -1,0 +1,458 @@
+r"""Normalizing flows as variational families.
+
+A flow pushes Gaussian noise through a chain of invertible maps,
+
+.. math::
+
+    x_0 = \mu + \sigma \odot \epsilon, \quad \epsilon \sim \mathcal N(0, I_D),
+    \qquad z = T_K \circ \dots \circ T_1(x_0),
+
+and the change-of-variables formula gives its density exactly:
+
+.. math::
+
+    \log q(z) = \log \mathcal N(\epsilon; 0, I_D) - \sum_d \log \sigma_d
+    - \sum_{k=1}^K \log \Big|\det \frac{\partial T_k}{\partial x_{k-1}}\Big|
+
+(Rezende & Mohamed 2015; Papamakarios et al. 2021). Three kinds of layer
+:math:`T_k`, each built so that its log-determinant is cheap:
+
+* :func:`planar`: :math:`T(x) = x + \hat u \tanh(w^\top x + b)`, a rank-one
+  update whose determinant is a scalar (Rezende & Mohamed 2015, §4.1);
+* :func:`coupling`: RealNVP's affine coupling, which rescales and shifts half
+  of the coordinates by functions of the other half, a triangular Jacobian
+  (Dinh et al. 2017);
+* :func:`iaf`: the inverse autoregressive flow, :math:`T(x)_i = \mu_i(x_{<i})
+  + e^{s_i(x_{<i})} x_i` with a masked MLP (MADE), also triangular
+  (Kingma et al. 2016; Germain et al. 2015).
+
+Each constructor returns a :class:`vibook.families.Family`, with
+``init(key, loc=0.0, scale=1.0)``, so that :func:`vibook.elbo.reparam`,
+the importance-weighted and Rényi bounds and :func:`vibook.vi.fit` take a
+flow unchanged. ``log_prob`` inverts the flow (exactly for coupling and IAF
+layers, by a 1-D root search for planar ones) and adds up the forward
+log-determinants. A flow has no closed-form entropy: ``entropy`` raises,
+and the ELBO estimates it by Monte Carlo through ``log_prob``.
+
+Parameters are plain pytrees: a :class:`FlowParams` holding the base
+Gaussian and the layers, stacked along a leading axis so that
+``jax.lax.scan`` applies them in turn; an MLP is a list of ``(W, b)`` pairs.
+"""
+
+from typing import NamedTuple
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+from jax.scipy import stats
+
+from vibook import _checks
+from vibook.families import Family, inverse_softplus
+
+#: Bound on the log-scales of coupling and IAF layers, :math:`|s| < 3`, so that
+#: one bad optimiser step cannot overflow :math:`e^{s}`.
+MAX_LOG_SCALE = 3.0
+
+
+class FlowParams(NamedTuple):
+    """A flow's parameters: the base Gaussian ``N(loc, softplus(raw_scale)^2)``,
+    both of shape ``(D,)``, and ``layers``, one layer's pytree (a
+    :class:`PlanarLayer` or an MLP) with every leaf stacked along a leading axis
+    of length ``num_layers``."""
+
+    loc: jax.Array
+    raw_scale: jax.Array
+    layers: list
+
+
+class PlanarLayer(NamedTuple):
+    """One planar layer: ``w``, ``u`` of shape ``(D,)``, ``b`` of shape ``()``."""
+
+    w: jax.Array
+    u: jax.Array
+    b: jax.Array
+
+
+# --- MLPs as lists of (W, b) pairs -----------------------------------------------------
+
+def _mlp_init(key, sizes):
+    """``N(0, 1/fan_in)`` weights and zero biases; the last layer is all zeros,
+    so that a fresh coupling or IAF layer is the identity map."""
+    keys = jax.random.split(key, len(sizes) - 1)
+    layers = [(jax.random.normal(k, (m, n)) / jnp.sqrt(m), jnp.zeros(n))
+              for k, m, n in zip(keys, sizes[:-1], sizes[1:])]
+    w_last, b_last = layers[-1]
+    layers[-1] = (jnp.zeros_like(w_last), b_last)
+    return layers
+
+
+def _mlp(layers, x, masks=None):
+    """tanh hidden layers, linear output; ``masks`` (one per layer) zero out weights."""
+    masks = masks or [None] * len(layers)
+    for i, ((w, b), mask) in enumerate(zip(layers, masks)):
+        w = w if mask is None else w * mask
+        x = x @ w + b
+        if i < len(layers) - 1:
+            x = jnp.tanh(x)
+    return x
+
+
+def _bounded(s):
+    """:math:`s_{\\max} \\tanh(s / s_{\\max})`: about ``s`` near zero, never beyond the bound."""
+    return MAX_LOG_SCALE * jnp.tanh(s / MAX_LOG_SCALE)
+
+
+# --- planar layers ---------------------------------------------------------------------
+
+#: How far :math:`w^\top \hat u` stays above :math:`-1` in a planar layer, so that
+#: its Jacobian determinant stays positive in float32.
+PLANAR_MARGIN = 1e-3
+
+
+def _planar_u_hat(w, u):
+    r""":math:`\hat u = u + (m(w^\top u) - w^\top u)\, w / \|w\|^2`, with
+    :math:`m(a) = -1 + \mathrm{softplus}(a)` (Rezende & Mohamed 2015, appendix A.1),
+    plus :data:`PLANAR_MARGIN`, so that :math:`w^\top \hat u > -1` and the layer is
+    invertible."""
+    wu = w @ u
+    m = jax.nn.softplus(wu) - 1.0 + PLANAR_MARGIN
+    return u + (m - wu) * w / jnp.maximum(w @ w, 1e-12)
+
+
+def planar_layer(layer, x):
+    r""":math:`y = x + \hat u \tanh(w^\top x + b)`,
+    :math:`\log|\det| = \log(1 + \tanh'(w^\top x + b)\, w^\top \hat u)`."""
+    w, u, b = layer
+    u = _planar_u_hat(w, u)
+    h = jnp.tanh(w @ x + b)
+    return x + u * h, jnp.log1p((1.0 - h**2) * (w @ u))
+
+
+def planar_inverse(layer, y, num_bisections=30):
+    r"""Solve :math:`y = x + \hat u \tanh(w^\top x + b)` for :math:`x`.
+
+    With :math:`a = w^\top x`, :math:`w^\top y = a + c \tanh(a + b)`, :math:`c = w^\top \hat u
+    > -1`, is increasing in :math:`a` and :math:`a \in [w^\top y - |c|, w^\top y + |c|]`:
+    bisection finds :math:`a`, then :math:`x = y - \hat u \tanh(a + b)`. The bisection
+    runs without gradients; one Newton step on top carries the implicit-function
+    derivative :math:`\partial a = -\partial F / F'(a)` to the parameters.
+
+    Returns ``(x, log_det)``, ``log_det`` the forward layer's at ``x``.
+    """
+    w, u, b = layer
+    u = _planar_u_hat(w, u)
+    c, t = w @ u, w @ y
+
+    def f(a, c, b, t):
+        return a + c * jnp.tanh(a + b) - t
+
+    fixed = jax.lax.stop_gradient((c, b, t))                    # no gradients in the search
+
+    def halve(_, bounds):
+        lo, hi = bounds
+        mid = 0.5 * (lo + hi)
+        above = f(mid, *fixed) > 0
+        return jnp.where(above, lo, mid), jnp.where(above, mid, hi)
+
+    span = jnp.abs(fixed[0]) + 1e-6
+    lo, hi = jax.lax.fori_loop(0, num_bisections, halve, (fixed[2] - span, fixed[2] + span))
+    a = 0.5 * (lo + hi)
+    a = a - f(a, c, b, t) / (1.0 + c * (1.0 - jnp.tanh(a + b) ** 2))  # Newton, with gradients
+    h = jnp.tanh(a + b)
+    return y - u * h, jnp.log1p((1.0 - h**2) * c)
+
+
+# --- affine coupling layers (RealNVP) ------------------------------------------------------
+
+def _coupling_shift_scale(net, mask, x):
+    """``(s, t)`` from the kept coordinates ``mask * x``, zero on the kept ones."""
+    out = _mlp(net, mask * x)                                     # (2D,)
+    d = x.shape[-1]
+    s, t = _bounded(out[:d]), out[d:]
+    return (1.0 - mask) * s, (1.0 - mask) * t
+
+
+def coupling_layer(net, mask, x):
+    r""":math:`y = m \odot x + (1 - m) \odot (x\, e^{s(m \odot x)} + t(m \odot x))`,
+    :math:`\log|\det| = \sum_d (1 - m_d)\, s_d` (Dinh et al. 2017, eqs. 4–6)."""
+    s, t = _coupling_shift_scale(net, mask, x)
+    return x * jnp.exp(s) + t, jnp.sum(s)
+
+
+def coupling_inverse(net, mask, y):
+    r""":math:`x = m \odot y + (1 - m) \odot (y - t(m \odot y))\, e^{-s(m \odot y)}`:
+    the kept half is unchanged, so ``s`` and ``t`` are computed from ``y`` itself.
+    Returns ``(x, log_det)``, ``log_det`` the forward layer's at ``x``."""
+    s, t = _coupling_shift_scale(net, mask, y)
+    return (y - t) * jnp.exp(-s), jnp.sum(s)
+
+
+# --- inverse autoregressive flow layers (masked MLP, MADE) --------------------------------
+
+def made_masks(order, hidden, num_hidden_layers=2):
+    r"""MADE's masks (Germain et al. 2015) for inputs taken in the order ``order``.
+
+    Input :math:`i` has degree ``order[i] + 1``; hidden units cycle through the
+    degrees :math:`1, \dots, D-1`; a weight from a unit of degree :math:`a` to one of
+    degree :math:`b` is kept when :math:`b \ge a`, and into an output of degree
+    :math:`b` when :math:`b > a`. So output :math:`i` depends only on the inputs
+    that come before it in ``order``.
+
+    Returns
+    -------
+    list of NumPy arrays
+        One ``(fan_in, fan_out)`` 0/1 mask per layer; the output layer's mask is
+        repeated for two outputs per input, ``(hidden, 2D)``.
+    """
+    order = np.asarray(order)
+    d = order.shape[0]
+    degrees = [order + 1] + [np.arange(hidden) % (d - 1) + 1] * num_hidden_layers
+    masks = [(later[None, :] >= earlier[:, None]).astype(np.float32)
+             for earlier, later in zip(degrees[:-1], degrees[1:])]
+    out = (np.tile(order + 1, 2)[None, :] > degrees[-1][:, None]).astype(np.float32)
+    return masks + [out]
+
+
+def _iaf_shift_scale(net, masks, x):
+    out = _mlp(net, x, masks)                                     # (2D,)
+    d = x.shape[-1]
+    return out[:d], _bounded(out[d:])
+
+
+def iaf_layer(net, masks, x):
+    r""":math:`y_i = \mu_i(x_{<i}) + e^{s_i(x_{<i})} x_i`,
+    :math:`\log|\det| = \sum_i s_i` (Kingma et al. 2016, eqs. 10–11)."""
+    mu, s = _iaf_shift_scale(net, masks, x)
+    return mu + jnp.exp(s) * x, jnp.sum(s)
+
+
+def iaf_inverse(net, masks, y):
+    r""":math:`x_i = (y_i - \mu_i(x_{<i}))\, e^{-s_i(x_{<i})}`, one coordinate per pass:
+    after :math:`D` passes of :math:`x \leftarrow (y - \mu(x)) e^{-s(x)}` every
+    coordinate is exact, since coordinate :math:`i` is exact once all before it are.
+    The last pass starts from exact :math:`x_{<D}`, so its :math:`s` is exact too.
+    Returns ``(x, log_det)``, ``log_det`` the forward layer's at ``x``."""
+    x = jnp.zeros_like(y)
+    for _ in range(y.shape[-1]):                                  # D passes
+        mu, s = _iaf_shift_scale(net, masks, x)
+        x = (y - mu) * jnp.exp(-s)
+    return x, jnp.sum(s)
+
+
+def coupling_masks(dim, num_layers):
+    """Layer ``k`` keeps the coordinates ``d`` with ``d % 2 == k % 2``: 0/1 masks of
+    shape ``(num_layers, dim)``."""
+    k, d = np.arange(num_layers)[:, None], np.arange(dim)[None, :]
+    return jnp.asarray(d % 2 == k % 2, dtype=float)
+
+
+def iaf_masks(dim, num_layers, hidden):
+    """:func:`made_masks` for each layer, the order reversed on odd layers, stacked:
+    a list of three arrays with a leading axis of length ``num_layers``."""
+    orders = [np.arange(dim) if k % 2 == 0 else np.arange(dim)[::-1]
+              for k in range(num_layers)]
+    per_layer = [made_masks(o, hidden) for o in orders]
+    return [jnp.asarray(np.stack(ms)) for ms in zip(*per_layer)]
+
+
+# --- the Family -------------------------------------------------------------------------
+
+def _flow_family(dim, num_layers, init_layer, forward, inverse, consts):
+    """A :class:`~vibook.families.Family` from one layer's ``init_layer(key)``,
+    ``forward(layer, const, x) -> (y, log_det)`` and
+    ``inverse(layer, const, y) -> (x, log_det)`` (the forward log-determinant at ``x``).
+
+    The layers' parameters are stacked along a leading axis of length
+    ``num_layers``, as are the constants ``consts`` (masks), so that
+    ``jax.lax.scan`` applies the layers in turn and compiles one layer only.
+    """
+
+    def init(key, loc=0.0, scale=1.0):
+        key = _checks.key(key)
+        loc = _checks.array(loc, "loc", ndim=(0, 1))
+        scale = _checks.array(scale, "scale", ndim=(0, 1))
+        for name, value in [("loc", loc), ("scale", scale)]:
+            if value.shape not in [(), (dim,)]:
+                raise ValueError(f"{name} must be a scalar or have shape ({dim},), "
+                                 f"got {value.shape}")
+        if _checks.is_concrete(scale) and not bool(jnp.all(scale > 0)):
+            raise ValueError(f"scale must be > 0, got {scale}")
+        layers = jax.vmap(init_layer)(jax.random.split(key, num_layers))
+        return FlowParams(jnp.broadcast_to(loc, (dim,)),
+                          inverse_softplus(jnp.broadcast_to(scale, (dim,))), layers)
+
+    def unpack(params):
+        """``(loc, scale, layers)``: the base Gaussian's mean and scales, and the layers."""
+        params = _check_params(params, dim, num_layers)
+        return params.loc, jax.nn.softplus(params.raw_scale), params.layers
+
+    def push(layers, x):
+        """``(z, sum of log|det|)`` for one base point ``x`` of shape ``(D,)``."""
+        def one(carry, layer_const):
+            x, log_det = carry
+            y, step = forward(*layer_const, x)
+            return (y, log_det + step), None
+
+        (z, log_det), _ = jax.lax.scan(one, (x, jnp.zeros(())), (layers, consts))
+        return z, log_det
+
+    def pull(layers, z):
+        """``(x, sum of log|det|)``: invert the layers, last first, for one ``z``."""
+        def one(carry, layer_const):
+            y, log_det = carry
+            x, step = inverse(*layer_const, y)
+            return (x, log_det + step), None
+
+        (x, log_det), _ = jax.lax.scan(one, (z, jnp.zeros(())), (layers, consts),
+                                       reverse=True)
+        return x, log_det
+
+    def sample(key, params, n):
+        key = _checks.key(key)
+        n = _checks.positive_int(n, "n")
+        loc, scale, layers = unpack(params)
+        eps = jax.random.normal(key, (n, dim))                    # (n, D)
+        z, _ = jax.vmap(push, (None, 0))(layers, loc[None, :] + scale[None, :] * eps)
+        return z                                                  # (n, D)
+
+    def log_prob(params, z):
+        loc, scale, layers = unpack(params)
+        z = _checks.array(z, "z")
+        if z.ndim < 1 or z.shape[-1] != dim:
+            raise ValueError(f"z must have shape (..., {dim}) matching the flow, got {z.shape}")
+        x, log_det = jax.vmap(pull, (None, 0))(layers, z.reshape(-1, dim))   # (M, D), (M,)
+        log_base = jnp.sum(stats.norm.logpdf(x, loc[None, :], scale[None, :]), axis=-1)
+        return (log_base - log_det).reshape(z.shape[:-1])
+
+    def entropy(params):
+        raise NotImplementedError(
+            "a flow has no closed-form entropy: use elbo.reparam, which estimates "
+            "-E[log q(z)] by Monte Carlo through log_prob")
+
+    init.__doc__ = f"""Parameters of the flow over dimension {dim}: base ``N(loc, scale^2)``
+        and {num_layers} freshly initialised layers, stacked (coupling and IAF
+        layers start as the identity).
+
+        Parameters
+        ----------
+        key : PRNG key
+            Initialises the layers' weights.
+        loc : float or array of shape ({dim},)
+        scale : float or array of shape ({dim},), > 0
+        """
+    sample.__doc__ = ("``n`` reparameterised draws ``z = T(loc + scale * eps)``, "
+                      "shape ``(n, D)``.")
+    log_prob.__doc__ = ("``log q(z) = log N(x; loc, scale^2) - sum_k log|det J_k|`` with "
+                        "``x`` the flow inverted at ``z``; ``z`` of shape ``(..., D)``.")
+    return Family(init, sample, log_prob, entropy, unpack)
+
+
+def _check_params(params, dim, num_layers):
+    if not isinstance(params, FlowParams):
+        raise TypeError("params must be FlowParams (from this flow's init), "
+                        f"got {type(params).__name__}")
+    if jnp.shape(params.loc) != (dim,) or jnp.shape(params.raw_scale) != (dim,):
+        raise ValueError(f"params must be for dimension {dim}: loc and raw_scale of shape "
+                         f"({dim},), got {jnp.shape(params.loc)}")
+    for leaf in jax.tree_util.tree_leaves(params.layers):
+        if jnp.ndim(leaf) < 1 or jnp.shape(leaf)[0] != num_layers:
+            raise ValueError(f"params.layers must be stacked over {num_layers} layers "
+                             f"(leading axis), got a leaf of shape {jnp.shape(leaf)}")
+    return params
+
+
+def _sizes(dim, num_layers, hidden=None, min_dim=1):
+    dim = _checks.positive_int(dim, "dim")
+    if dim < min_dim:
+        raise ValueError(f"dim must be at least {min_dim} for this flow, got {dim}")
+    num_layers = _checks.positive_int(num_layers, "num_layers")
+    if hidden is not None:
+        hidden = _checks.positive_int(hidden, "hidden")
+    return dim, num_layers, hidden
+
+
+def planar(dim, num_layers):
+    r"""A planar flow: ``num_layers`` maps :math:`x + \hat u \tanh(w^\top x + b)`.
+
+    Each layer bends the density along one direction :math:`w`; its
+    log-determinant :math:`\log(1 + \tanh'(w^\top x + b)\, w^\top\hat u)` costs
+    :math:`O(D)` (matrix determinant lemma; Rezende & Mohamed 2015, eq. 12).
+    ``log_prob`` inverts each layer by a 1-D bisection.
+
+    Parameters
+    ----------
+    dim : int
+        The dimension :math:`D` of :math:`z`.
+    num_layers : int
+
+    Returns
+    -------
+    vibook.families.Family
+    """
+    dim, num_layers, _ = _sizes(dim, num_layers)
+
+    def init_layer(key):
+        w = jax.random.normal(key, (dim,)) / jnp.sqrt(dim)
+        return PlanarLayer(w, jnp.zeros(dim), jnp.zeros(()))
+
+    return _flow_family(dim, num_layers, init_layer,
+                        lambda layer, _, x: planar_layer(layer, x),
+                        lambda layer, _, y: planar_inverse(layer, y),
+                        jnp.zeros(num_layers))
+
+
+def coupling(dim, num_layers, hidden):
+    r"""A RealNVP flow of ``num_layers`` affine coupling layers (Dinh et al. 2017).
+
+    Layer :math:`k` keeps the coordinates :math:`d` with :math:`d \equiv k
+    \pmod 2` (mask :math:`m`) and maps the others by
+    :math:`x\, e^{s} + t`, where :math:`(s, t)` is an MLP with two tanh hidden
+    layers of width ``hidden`` applied to :math:`m \odot x`. Alternating masks
+    let every coordinate change. The Jacobian is triangular, so
+    :math:`\log|\det| = \sum_d (1 - m_d) s_d`, and the inverse is exact.
+
+    Parameters
+    ----------
+    dim : int
+        The dimension :math:`D \ge 2`.
+    num_layers, hidden : int
+
+    Returns
+    -------
+    vibook.families.Family
+    """
+    dim, num_layers, hidden = _sizes(dim, num_layers, hidden, min_dim=2)
+
+    def init_layer(key):
+        return _mlp_init(key, [dim, hidden, hidden, 2 * dim])
+
+    return _flow_family(dim, num_layers, init_layer, coupling_layer, coupling_inverse,
+                        coupling_masks(dim, num_layers))
+
+
+def iaf(dim, num_layers, hidden):
+    r"""An inverse autoregressive flow of ``num_layers`` layers (Kingma et al. 2016).
+
+    Layer :math:`k` maps :math:`y_i = \mu_i(x_{<i}) + e^{s_i(x_{<i})} x_i`, with
+    :math:`(\mu, s)` from a masked MLP (MADE; two tanh hidden layers of width
+    ``hidden``) over the coordinates in natural order for even :math:`k` and
+    reversed for odd :math:`k`. Sampling is one pass per layer; ``log_prob``
+    needs :math:`D` passes per layer to invert (one coordinate at a time).
+
+    Parameters
+    ----------
+    dim : int
+        The dimension :math:`D \ge 2`.
+    num_layers, hidden : int
+
+    Returns
+    -------
+    vibook.families.Family
+    """
+    dim, num_layers, hidden = _sizes(dim, num_layers, hidden, min_dim=2)
+
+    def init_layer(key):
+        return _mlp_init(key, [dim, hidden, hidden, 2 * dim])
+
+    return _flow_family(dim, num_layers, init_layer, iaf_layer, iaf_inverse,
+                        iaf_masks(dim, num_layers, hidden))
