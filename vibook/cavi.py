@@ -322,9 +322,9 @@ def normal_gamma_posterior(x, prior):
 
     .. math::
 
-        m_N = \frac{\lambda_0 \mu_0 + N\bar x}{\lambda_0 + N}, \quad
-        \lambda_N = \lambda_0 + N, \quad a_N = a_0 + \frac N2, \quad
-        b_N = b_0 + \frac12\sum_n (x_n - \bar x)^2
+        m_N &= \frac{\lambda_0 \mu_0 + N\bar x}{\lambda_0 + N}, \quad
+        \lambda_N = \lambda_0 + N, \quad a_N = a_0 + \frac N2, \\
+        b_N &= b_0 + \frac12\sum_n (x_n - \bar x)^2
         + \frac{\lambda_0 N (\bar x - \mu_0)^2}{2(\lambda_0 + N)}
 
     (Murphy 2012, §4.6.3.3; Bishop 2006, exercise 2.44).
