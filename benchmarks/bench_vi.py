@@ -8,9 +8,13 @@ both with softplus scales) from the same start (means 0, scales 0.1), with the
 same estimator (the reparameterised ELBO with ``NUM_PARTICLES`` draws and
 :math:`\\log q` by Monte Carlo, NumPyro's ``Trace_ELBO``), the same optimiser
 (optax Adam with a cosine-decayed step) and the same number of steps, each side
-as one jitted ``lax.scan`` (NumPyro: ``SVI.update`` in ``lax.scan``). Full
-batch: ``vibook.vi.fit``. Minibatches of ``BATCH``: ``vibook.svi.minibatch_fit``
-(reshuffled every epoch) against a ``numpyro.plate`` with ``subsample_size``.
+as one jitted ``lax.scan`` (NumPyro: ``SVI.update`` in ``lax.scan``), and each
+returns the fit and the ELBO estimate of every step (``vi.fit``'s trace; NumPyro's
+losses, as ``SVI.run`` returns them). Full batch: ``vibook.vi.fit``, with the
+log joint written for all draws at once (``z @ x.T``, as
+``vibook.models.logistic_regression`` writes it). Minibatches of ``BATCH``:
+``vibook.svi.minibatch_fit`` (reshuffled every epoch) against a ``numpyro.plate``
+with ``subsample_size``.
 
 Their random numbers differ, so the fits agree to Monte Carlo noise: the
 difference is the largest of :math:`|\\Delta m_j| / s_j` and
@@ -45,22 +49,42 @@ def log_prior(w):
     return jnp.sum(jax.scipy.stats.norm.logpdf(w))
 
 
-def log_lik(w, batch):
+def _bernoulli(logits, y):
     """Bernoulli log-likelihood from logits, in the form NumPyro's ``Bernoulli`` uses:
     softplus as max(l, 0) + log1p(exp(-|l|)), one exp per example, reused by the
     gradient (``jax.nn.softplus`` goes through ``logaddexp``, whose gradient evaluates more)."""
-    x, y = batch
-    logits = x @ w
     return y * logits - jnp.maximum(logits, 0) - jnp.log1p(jnp.exp(-jnp.abs(logits)))
 
 
-def _numpyro_fit(x, y, optimizer, num_steps, subsample):
+def log_lik(w, batch):
+    """Per-example log-likelihood of one weight vector (the form ``svi`` takes)."""
+    x, y = batch
+    return _bernoulli(x @ w, y)
+
+
+def log_joint(z, x, y):
+    """``log p(w) + sum_i log p(y_i | w)`` for every draw: ``z`` (n, D) -> (n,).
+
+    The same formula as ``log_prior`` plus ``log_lik``, with the n draws in one
+    matrix product ``z @ x.T``. Written per draw and mapped with ``jax.vmap``
+    instead (``vibook_vmap_joint_s``), XLA on CPU lowers the gradient's
+    ``(N, n)^T (N, D)`` product as a plain dot, not the fast matrix kernel."""
+    logits = z @ x.T                                                   # (n, N)
+    lik = jnp.sum(_bernoulli(logits, y[None, :]), axis=-1)             # (n,)
+    return jnp.sum(jax.scipy.stats.norm.logpdf(z), axis=-1) + lik
+
+
+def _numpyro_fit(x, y, optimizer, num_steps, subsample, losses=True, data=True):
+    """NumPyro's fit as a zero-argument callable returning ``((loc, scale), losses)``.
+    ``losses=False`` discards the losses (so XLA drops their forward pass);
+    ``data=False`` leaves only the prior (the fixed per-step work)."""
     dim = x.shape[1]
 
     def model(x, y):
         w = numpyro.sample("w", dist.Normal(jnp.zeros(dim), 1.0).to_event(1))
-        with numpyro.plate("data", x.shape[0], subsample_size=subsample) as idx:
-            numpyro.sample("y", dist.Bernoulli(logits=x[idx] @ w), obs=y[idx])
+        if data:
+            with numpyro.plate("data", x.shape[0], subsample_size=subsample) as idx:
+                numpyro.sample("y", dist.Bernoulli(logits=x[idx] @ w), obs=y[idx])
 
     guide = AutoNormal(model, init_loc_fn=init_to_value(values={"w": jnp.zeros(dim)}),
                        init_scale=0.1)
@@ -70,10 +94,10 @@ def _numpyro_fit(x, y, optimizer, num_steps, subsample):
     @jax.jit
     def fit(key):
         state = fitter.init(key, x, y)
-        state, _ = jax.lax.scan(lambda s, _: fitter.update(s, x, y), state, None,
-                                length=num_steps)
+        state, trace = jax.lax.scan(lambda s, _: fitter.update(s, x, y), state, None,
+                                    length=num_steps)
         params = fitter.get_params(state)
-        return params["w_auto_loc"], params["w_auto_scale"]
+        return (params["w_auto_loc"], params["w_auto_scale"]), (trace if losses else None)
 
     return lambda: jax.block_until_ready(fit(jax.random.key(0)))
 
@@ -86,21 +110,20 @@ def case(minibatch):
     start = families.normal.init(jnp.zeros(dim), 0.1)
     if minibatch:
         def ours():
-            params, _ = svi.minibatch_fit(jax.random.key(0), families.normal, start, log_prior,
-                                          log_lik, (x, y), EPOCHS, BATCH, optimizer,
-                                          num_samples=NUM_PARTICLES)
-            return jax.block_until_ready(families.normal.unpack(params))
+            params, trace = svi.minibatch_fit(jax.random.key(0), families.normal, start,
+                                              log_prior, log_lik, (x, y), EPOCHS, BATCH,
+                                              optimizer, num_samples=NUM_PARTICLES)
+            return jax.block_until_ready((families.normal.unpack(params), trace))
     else:
-        joint = jax.vmap(lambda w: log_prior(w) + jnp.sum(log_lik(w, (x, y))))
-        objective = partial(elbo.reparam, log_joint=joint, family=families.normal,
-                            n=NUM_PARTICLES)
+        objective = partial(elbo.reparam, log_joint=partial(log_joint, x=x, y=y),
+                            family=families.normal, n=NUM_PARTICLES)
 
         def ours():
-            params, _ = vi.fit(jax.random.key(0), objective, start, optimizer, num_steps)
-            return jax.block_until_ready(families.normal.unpack(params))
+            params, trace = vi.fit(jax.random.key(0), objective, start, optimizer, num_steps)
+            return jax.block_until_ready((families.normal.unpack(params), trace))
     theirs = _numpyro_fit(x, y, optimizer, num_steps, BATCH if minibatch else None)
-    times, ((m1, s1), (m2, s2)) = compare(ours, theirs)
-    extra = {} if minibatch else _floor(start, optimizer, num_steps)
+    times, (((m1, s1), trace1), ((m2, s2), trace2)) = compare(ours, theirs)
+    extra = {} if minibatch else _floor(x, y, start, optimizer, num_steps, trace1, trace2)
     diff = max(float(jnp.max(jnp.abs(m1 - m2) / s1)), float(jnp.max(jnp.abs(jnp.log(s1 / s2)))))
     label = (f"Minibatch SVI (svi.minibatch_fit, batch {BATCH})" if minibatch
              else "Autodiff VI, full batch (vi.fit)")
@@ -111,15 +134,47 @@ def case(minibatch):
                    TOLERANCE, "max over coordinates of |Δm|/s and |Δ log s|", **extra)]
 
 
-def _floor(start, optimizer, num_steps):
-    """What bounds the full-batch loop: the same fit with the data term removed
-    (prior only), so that only the fixed per-step work remains (sampling,
-    log q, Adam, the loop itself)."""
-    objective = partial(elbo.reparam, log_joint=jax.vmap(log_prior), family=families.normal,
-                        n=NUM_PARTICLES)
-    seconds = median_time(lambda: jax.block_until_ready(
-        vi.fit(jax.random.key(0), objective, start, optimizer, num_steps)))
-    return dict(vibook_prior_only_s=seconds)
+def _floor(x, y, start, optimizer, num_steps, trace1, trace2):
+    """Where the full-batch step's time goes, each a median warm time of the whole fit.
+
+    ``*_prior_only_s``: the data term removed on both sides, so that only the
+    fixed per-step work remains (sampling, log q, Adam, the loop itself).
+    ``peer_no_losses_s``: NumPyro discarding its losses, so that XLA removes the
+    forward pass of the loss; ``vibook_no_trace_s``: the same for vibook,
+    ``vi.step`` in a ``lax.scan`` that drops the ELBO value.
+    ``vibook_vmap_joint_s``: the log joint written per draw and mapped with
+    ``jax.vmap``. ``*_final_elbo``: the mean ELBO estimate over the last 10% of
+    the steps on each side."""
+    def objective(log_joint):
+        return partial(elbo.reparam, log_joint=log_joint, family=families.normal,
+                       n=NUM_PARTICLES)
+
+    def vibook(log_joint):
+        fixed = objective(log_joint)      # one object, so that fit's compiled loop is reused
+        return median_time(lambda: jax.block_until_ready(
+            vi.fit(jax.random.key(0), fixed, start, optimizer, num_steps)))
+
+    @jax.jit
+    def no_trace(key):
+        step = partial(vi.step, objective=objective(partial(log_joint, x=x, y=y)),
+                       optimizer=optimizer)
+        state, _ = jax.lax.scan(lambda s, k: (step(k, s)[0], None),
+                                vi.VIState(start, optimizer.init(start)),
+                                jax.random.split(key, num_steps))
+        return state.params
+
+    vmapped = jax.vmap(lambda w: log_prior(w) + jnp.sum(log_lik(w, (x, y))))
+    tail = num_steps // 10
+    return dict(vibook_prior_only_s=vibook(jax.vmap(log_prior)),
+                peer_prior_only_s=median_time(
+                    _numpyro_fit(x, y, optimizer, num_steps, None, data=False)),
+                peer_no_losses_s=median_time(
+                    _numpyro_fit(x, y, optimizer, num_steps, None, losses=False)),
+                vibook_no_trace_s=median_time(
+                    lambda: jax.block_until_ready(no_trace(jax.random.key(0)))),
+                vibook_vmap_joint_s=vibook(vmapped),
+                vibook_final_elbo=float(jnp.mean(trace1[-tail:])),
+                peer_final_elbo=float(-jnp.mean(trace2[-tail:])))
 
 
 CASES = {"vi_full_batch": partial(case, False), "svi_minibatch": partial(case, True)}

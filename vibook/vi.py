@@ -78,8 +78,8 @@ def fit(key, objective, params, optimizer, num_steps):
     """Run ``num_steps`` of :func:`step` inside one ``jax.jit``-compiled ``jax.lax.scan``.
 
     The compiled loop is cached on ``objective`` and ``optimizer``: calling
-    ``fit`` again with the same two objects (and arrays of the same shapes)
-    reuses it without recompiling.
+    ``fit`` again with the same two objects (arrays of the same shapes and
+    the same ``num_steps``) reuses it without recompiling.
 
     Parameters
     ----------
@@ -101,11 +101,16 @@ def fit(key, objective, params, optimizer, num_steps):
     key = _checks.key(key)
     num_steps = _checks.positive_int(num_steps, "num_steps")
     _checks.function(objective, "objective", "objective(key, params)")
-    state, trace = _fit(init(params, optimizer), jax.random.split(key, num_steps),
-                        objective, optimizer)
+    state, trace = _fit(key, _params(params), objective, _checks.optimizer(optimizer),
+                        num_steps)
     return state.params, trace
 
 
-@partial(jax.jit, static_argnames=("objective", "optimizer"))
-def _fit(state, keys, objective, optimizer):
+@partial(jax.jit, static_argnames=("objective", "optimizer", "num_steps"))
+def _fit(key, params, objective, optimizer, num_steps):
+    # the keys and the optimiser's state are made inside the compiled program:
+    # the same numbers as jax.random.split and init outside it, without the
+    # separate dispatches (and their compilations on a first call)
+    keys = jax.random.split(key, num_steps)                          # (num_steps,) keys
+    state = VIState(params, optimizer.init(params))
     return jax.lax.scan(lambda s, k: step(k, s, objective, optimizer), state, keys)
