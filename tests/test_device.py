@@ -37,6 +37,18 @@ def test_the_cache_can_be_turned_off(tmp_path, monkeypatch):
     assert not (tmp_path / "off").exists()
 
 
+def test_enable_compilation_cache_takes_a_folder(tmp_path, monkeypatch):
+    before = jax.config.jax_compilation_cache_dir
+    monkeypatch.delenv("VIBOOK_NO_CACHE", raising=False)
+    try:
+        assert device.enable_compilation_cache(tmp_path / "c") == str(tmp_path / "c")
+        monkeypatch.setenv("VIBOOK_NO_CACHE", "1")
+        assert device.enable_compilation_cache(tmp_path / "d") is None
+        assert jax.config.jax_compilation_cache_dir == str(tmp_path / "c")
+    finally:
+        jax.config.update("jax_compilation_cache_dir", before)
+
+
 def test_cache_dir_follows_xdg(monkeypatch, tmp_path):
     monkeypatch.delenv("VIBOOK_CACHE_DIR", raising=False)
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))

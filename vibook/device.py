@@ -41,18 +41,33 @@ def setup(cache=True):
         Use the persistent compilation cache.
     """
     jax.config.update("jax_default_matmul_precision", "highest")
-    if cache and not os.environ.get("VIBOOK_NO_CACHE"):
-        folder = cache_dir()
-        try:
-            os.makedirs(folder, exist_ok=True)
-        except OSError:
-            return jax.default_backend()
-        if os.access(folder, os.W_OK):
-            jax.config.update("jax_compilation_cache_dir", folder)
-            # Cache every program that took at least 50 ms to compile.
-            jax.config.update("jax_persistent_cache_min_compile_time_secs", 0.05)
-            jax.config.update("jax_persistent_cache_min_entry_size_bytes", 0)
+    if cache:
+        enable_compilation_cache()
     return jax.default_backend()
+
+
+def enable_compilation_cache(folder=None):
+    """Turn on JAX's persistent compilation cache in ``folder``; return the folder.
+
+    By default the folder is :func:`cache_dir`. Programs that took at least
+    50 ms to compile are written there and loaded, instead of compiled, the
+    next time any process asks for the same program. Returns ``None``, and
+    changes nothing, if ``VIBOOK_NO_CACHE`` is set or the folder cannot be
+    created or written.
+    """
+    if os.environ.get("VIBOOK_NO_CACHE"):
+        return None
+    folder = os.fspath(folder) if folder is not None else cache_dir()
+    try:
+        os.makedirs(folder, exist_ok=True)
+    except OSError:
+        return None
+    if not os.access(folder, os.W_OK):
+        return None
+    jax.config.update("jax_compilation_cache_dir", folder)
+    jax.config.update("jax_persistent_cache_min_compile_time_secs", 0.05)
+    jax.config.update("jax_persistent_cache_min_entry_size_bytes", 0)
+    return folder
 
 
 def cache_dir():

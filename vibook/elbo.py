@@ -23,7 +23,7 @@ Monte Carlo estimate of :math:`\mathcal L` and whose **gradient** in
   the ELBO (:math:`\alpha \to 1`) to :math:`\log p(x)` (:math:`\alpha = 0`).
 
 :func:`exponential_normal` is the exact ELBO of the family
-:math:`q = \mathrm{Exp}(\theta)` for :class:`vibook.models.ExponentialNormal`.
+:math:`q = \mathrm{Exp}(\phi)` for :class:`vibook.models.ExponentialNormal`.
 """
 
 import jax
@@ -132,19 +132,19 @@ def score_function(key, params, log_joint, family, n=1, baseline=None):
 
 
 def exponential_normal(model, x, rate):
-    r"""The exact ELBO of :math:`q(z) = \mathrm{Exp}(\theta)` for the exponential–normal model.
+    r"""The exact ELBO of :math:`q(z) = \mathrm{Exp}(\phi)` for the exponential–normal model.
 
     With prior rate :math:`\lambda`, noise :math:`\sigma` and data
-    :math:`x_1, \dots, x_N`, using :math:`\mathbb{E}_q[z] = 1/\theta` and
-    :math:`\mathbb{E}_q[z^2] = 2/\theta^2`:
+    :math:`x_1, \dots, x_N`, using :math:`\mathbb{E}_q[z] = 1/\phi` and
+    :math:`\mathbb{E}_q[z^2] = 2/\phi^2`:
 
     .. math::
 
-        \mathcal L(\theta)
-        = \underbrace{\log\lambda - \frac{\lambda}{\theta}}_{\mathbb{E}_q \log p(z)}
+        \mathcal L(\phi)
+        = \underbrace{\log\lambda - \frac{\lambda}{\phi}}_{\mathbb{E}_q \log p(z)}
         - \sum_i \Big[\tfrac12 \log(2\pi\sigma^2)
-          + \frac{x_i^2 - 2x_i/\theta + 2/\theta^2}{2\sigma^2}\Big]
-        + \underbrace{1 - \log\theta}_{\mathbb{H}[q]}.
+          + \frac{x_i^2 - 2x_i/\phi + 2/\phi^2}{2\sigma^2}\Big]
+        + \underbrace{1 - \log\phi}_{\mathbb{H}[q]}.
 
     Parameters
     ----------
@@ -152,28 +152,28 @@ def exponential_normal(model, x, rate):
     x : float or array of shape (N,)
         The data.
     rate : float or Array
-        :math:`\theta > 0` (any shape; evaluated elementwise).
+        :math:`\phi > 0` (any shape; evaluated elementwise).
     """
     if not isinstance(model, ExponentialNormal):
         raise TypeError(f"model must be an ExponentialNormal, got {type(model).__name__}")
     x = _data(x)
-    theta = _checks.array(rate, "rate")
-    if _checks.is_concrete(theta) and not bool(jnp.all(theta > 0)):
-        raise ValueError(f"rate must be > 0, got {theta}")
+    phi = _checks.array(rate, "rate")
+    if _checks.is_concrete(phi) and not bool(jnp.all(phi > 0)):
+        raise ValueError(f"rate must be > 0, got {phi}")
     lam, var = model.rate, model.noise_scale**2
     n, s1, s2 = x.shape[0], jnp.sum(x), jnp.sum(x**2)
-    expected_log_prior = jnp.log(lam) - lam / theta
+    expected_log_prior = jnp.log(lam) - lam / phi
     expected_log_lik = (-0.5 * n * jnp.log(2 * jnp.pi * var)
-                        - (s2 - 2 * s1 / theta + 2 * n / theta**2) / (2 * var))
-    return expected_log_prior + expected_log_lik + 1.0 - jnp.log(theta)
+                        - (s2 - 2 * s1 / phi + 2 * n / phi**2) / (2 * var))
+    return expected_log_prior + expected_log_lik + 1.0 - jnp.log(phi)
 
 
 def exponential_normal_optimal_rate(model, x):
-    r"""The maximiser :math:`\theta^*` of :func:`exponential_normal`, in closed form.
+    r"""The maximiser :math:`\phi^*` of :func:`exponential_normal`, in closed form.
 
-    Setting :math:`d\mathcal L/du = 0` for :math:`u = 1/\theta` gives
+    Setting :math:`d\mathcal L/du = 0` for :math:`u = 1/\phi` gives
     :math:`\frac{2N}{\sigma^2} u^2 + (\lambda - \frac{\sum_i x_i}{\sigma^2}) u - 1 = 0`,
-    whose positive root is :math:`u^* = 1/\theta^*`.
+    whose positive root is :math:`u^* = 1/\phi^*`.
     """
     if not isinstance(model, ExponentialNormal):
         raise TypeError(f"model must be an ExponentialNormal, got {type(model).__name__}")
