@@ -49,9 +49,10 @@ def setup(cache=True):
 def enable_compilation_cache(folder=None):
     """Turn on JAX's persistent compilation cache in ``folder``; return the folder.
 
-    By default the folder is :func:`cache_dir`. Programs that took at least
-    50 ms to compile are written there and loaded, instead of compiled, the
-    next time any process asks for the same program. Returns ``None``, and
+    By default the folder is :func:`cache_dir`. Every compiled program is
+    written there (even the small ones: a chapter compiles hundreds of them)
+    and loaded, instead of compiled, the next time any process asks for the
+    same program. Returns ``None``, and
     changes nothing, if ``VIBOOK_NO_CACHE`` is set or the folder cannot be
     created or written.
     """
@@ -65,7 +66,7 @@ def enable_compilation_cache(folder=None):
     if not os.access(folder, os.W_OK):
         return None
     jax.config.update("jax_compilation_cache_dir", folder)
-    jax.config.update("jax_persistent_cache_min_compile_time_secs", 0.05)
+    jax.config.update("jax_persistent_cache_min_compile_time_secs", 0.0)
     jax.config.update("jax_persistent_cache_min_entry_size_bytes", 0)
     return folder
 
