@@ -59,8 +59,7 @@ def reparam(key, params, log_joint, family, n=1):
     n : int
         Number of draws.
     """
-    z = _draw(key, params, family, n, {"log_joint": log_joint})
-    return jnp.mean(log_joint(z) - family.log_prob(params, z))
+    return jnp.mean(_log_weights(key, params, log_joint, family, n))
 
 
 def reparam_entropy(key, params, log_joint, family, n=1):

@@ -46,7 +46,7 @@ import jax.numpy as jnp
 import numpy as np
 from jax.scipy import stats
 
-from vibook import _checks
+from vibook import _checks, _mlp
 from vibook.families import Family, inverse_softplus
 
 #: Bound on the log-scales of coupling and IAF layers, :math:`|s| < 3`, so that
@@ -76,25 +76,18 @@ class PlanarLayer(NamedTuple):
 # --- MLPs as lists of (W, b) pairs -----------------------------------------------------
 
 def _mlp_init(key, sizes):
-    """``N(0, 1/fan_in)`` weights and zero biases; the last layer is all zeros,
-    so that a fresh coupling or IAF layer is the identity map."""
-    keys = jax.random.split(key, len(sizes) - 1)
-    layers = [(jax.random.normal(k, (m, n)) / jnp.sqrt(m), jnp.zeros(n))
-              for k, m, n in zip(keys, sizes[:-1], sizes[1:])]
+    """``_mlp.init`` with the last layer's weights set to zero, so that
+    a fresh coupling or IAF layer is the identity map."""
+    layers = _mlp.init(key, sizes)
     w_last, b_last = layers[-1]
     layers[-1] = (jnp.zeros_like(w_last), b_last)
     return layers
 
 
-def _mlp(layers, x, masks=None):
-    """tanh hidden layers, linear output; ``masks`` (one per layer) zero out weights."""
-    masks = masks or [None] * len(layers)
-    for i, ((w, b), mask) in enumerate(zip(layers, masks)):
-        w = w if mask is None else w * mask
-        x = x @ w + b
-        if i < len(layers) - 1:
-            x = jnp.tanh(x)
-    return x
+def _two_hidden_init(dim, hidden):
+    """``init_layer(key)`` for an MLP ``dim -> hidden -> hidden -> 2 dim`` (shift
+    and log-scale per coordinate), the net of a coupling or IAF layer."""
+    return lambda key: _mlp_init(key, [dim, hidden, hidden, 2 * dim])
 
 
 def _bounded(s):
@@ -166,7 +159,7 @@ def planar_inverse(layer, y, num_bisections=30):
 
 def _coupling_shift_scale(net, mask, x):
     """``(s, t)`` from the kept coordinates ``mask * x``, zero on the kept ones."""
-    out = _mlp(net, mask * x)                                     # (2D,)
+    out = _mlp.apply(net, mask * x)                                     # (2D,)
     d = x.shape[-1]
     s, t = _bounded(out[:d]), out[d:]
     return (1.0 - mask) * s, (1.0 - mask) * t
@@ -214,7 +207,7 @@ def made_masks(order, hidden, num_hidden_layers=2):
 
 
 def _iaf_shift_scale(net, masks, x):
-    out = _mlp(net, x, masks)                                     # (2D,)
+    out = _mlp.apply(net, x, masks)                                     # (2D,)
     d = x.shape[-1]
     return out[:d], _bounded(out[d:])
 
@@ -423,9 +416,7 @@ def coupling(dim, num_layers, hidden):
     """
     dim, num_layers, hidden = _sizes(dim, num_layers, hidden, min_dim=2)
 
-    def init_layer(key):
-        return _mlp_init(key, [dim, hidden, hidden, 2 * dim])
-
+    init_layer = _two_hidden_init(dim, hidden)
     return _flow_family(dim, num_layers, init_layer, coupling_layer, coupling_inverse,
                         coupling_masks(dim, num_layers))
 
@@ -451,8 +442,6 @@ def iaf(dim, num_layers, hidden):
     """
     dim, num_layers, hidden = _sizes(dim, num_layers, hidden, min_dim=2)
 
-    def init_layer(key):
-        return _mlp_init(key, [dim, hidden, hidden, 2 * dim])
-
+    init_layer = _two_hidden_init(dim, hidden)
     return _flow_family(dim, num_layers, init_layer, iaf_layer, iaf_inverse,
                         iaf_masks(dim, num_layers, hidden))

@@ -138,6 +138,12 @@ def _draws(draws):
     return draws
 
 
+def _per_coordinate(diagnostic, draws):
+    """A BlackJAX diagnostic over chains (axis 0) and draws (axis 1), shape (D,)."""
+    draws = _draws(draws)
+    return diagnostic(draws, 0, 1).reshape(draws.shape[2])
+
+
 def rhat(draws):
     r"""Potential scale reduction :math:`\hat R` per coordinate (BlackJAX).
 
@@ -154,8 +160,7 @@ def rhat(draws):
     -------
     Array of shape (D,)
     """
-    draws = _draws(draws)
-    return blackjax.diagnostics.potential_scale_reduction(draws, 0, 1).reshape(draws.shape[2])
+    return _per_coordinate(blackjax.diagnostics.potential_scale_reduction, draws)
 
 
 def ess(draws):
@@ -173,5 +178,4 @@ def ess(draws):
     -------
     Array of shape (D,)
     """
-    draws = _draws(draws)
-    return blackjax.diagnostics.effective_sample_size(draws, 0, 1).reshape(draws.shape[2])
+    return _per_coordinate(blackjax.diagnostics.effective_sample_size, draws)

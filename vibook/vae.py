@@ -26,7 +26,7 @@ import jax
 import jax.numpy as jnp
 import optax
 
-from vibook import _checks, device
+from vibook import _checks, _mlp, device
 from vibook.data import minibatches
 
 
@@ -42,27 +42,6 @@ class FitTrace(NamedTuple):
 
     train_elbo: jax.Array   # (num_epochs,) mean minibatch ELBO during the epoch
     test_elbo: jax.Array    # (num_epochs,) on x_test at the end of the epoch (NaN if none)
-
-
-def _mlp_init(key, sizes):
-    """Weights ``N(0, 1/fan_in)``, zero biases, for layer widths ``sizes``."""
-    keys = jax.random.split(key, len(sizes) - 1)
-    return [(jax.random.normal(k, (m, n)) / jnp.sqrt(m), jnp.zeros(n))
-            for k, m, n in zip(keys, sizes[:-1], sizes[1:])]
-
-
-def _dense(layer, x):
-    """``x @ W + b`` for ``x`` of shape ``(..., m)``."""
-    w, b = layer
-    h = x @ w
-    return h + jnp.broadcast_to(b, h.shape)
-
-
-def _mlp(layers, x):
-    """tanh hidden layers, linear output."""
-    for layer in layers[:-1]:
-        x = jnp.tanh(_dense(layer, x))
-    return _dense(layers[-1], x)
 
 
 def init(key, data_dim, latent_dim, hidden_dims=(128,)):
@@ -85,8 +64,8 @@ def init(key, data_dim, latent_dim, hidden_dims=(128,)):
     latent_dim = _checks.positive_int(latent_dim, "latent_dim")
     hidden = [_checks.positive_int(h, "hidden_dims") for h in hidden_dims]
     k_enc, k_dec = jax.random.split(key)
-    return VAEParams(encoder=_mlp_init(k_enc, [data_dim, *hidden, 2 * latent_dim]),
-                     decoder=_mlp_init(k_dec, [latent_dim, *hidden[::-1], data_dim]))
+    return VAEParams(encoder=_mlp.init(k_enc, [data_dim, *hidden, 2 * latent_dim]),
+                     decoder=_mlp.init(k_dec, [latent_dim, *hidden[::-1], data_dim]))
 
 
 def dims(params):
@@ -100,14 +79,14 @@ def encode(params, x):
 
     ``x`` has shape ``(..., data_dim)``; both outputs have shape ``(..., latent_dim)``.
     """
-    out = _mlp(params.encoder, x)
+    out = _mlp.apply(params.encoder, x)
     mean, raw_scale = jnp.split(out, 2, axis=-1)
     return mean, jax.nn.softplus(raw_scale) + 1e-6
 
 
 def decode(params, z):
     """Decoder: Bernoulli logits of :math:`p_\\theta(x \\mid z)`, shape ``(..., data_dim)``."""
-    return _mlp(params.decoder, z)
+    return _mlp.apply(params.decoder, z)
 
 
 def bernoulli_log_prob(logits, x):
