@@ -13,10 +13,11 @@ export CHROMIUM ?= /usr/bin/chromium
 export PATH := $(CURDIR)/$(VENV)/bin:$(PATH)
 export PYTHONHASHSEED := 0
 
-.PHONY: book test unit nbval site browser pdf test-pdf execute bench clean help
+.PHONY: book lab test unit nbval site browser test-lab pdf test-pdf execute bench clean help
 
 help:
 	@echo "make book     build the website into _build/html (sets up .venv first)"
+	@echo "make lab      open the chapters in JupyterLab (with jupyterlab-myst) from .venv"
 	@echo "make test     unit tests, nbval on every chapter, strict site build, browser tests"
 	@echo "make pdf      print the whole book to _build/pdf/vibook.pdf (Chromium)"
 	@echo "make execute  re-run every chapter (and the Performance appendix) in place, refreshing stored outputs"
@@ -32,7 +33,12 @@ book: $(BIN)/.installed
 	$(BIN)/jupyter-book build . --builder html
 	@echo "The book is at file://$(CURDIR)/$(BOOK)"
 
-test: unit nbval site browser test-pdf
+# The chapters in JupyterLab, from the project's environment (.venv): the prose
+# rendered by jupyterlab-myst, numbers and sliders live once the cells run.
+lab: $(BIN)/.installed
+	$(BIN)/jupyter lab chapters/
+
+test: unit nbval site browser test-lab test-pdf
 
 unit: $(BIN)/.installed
 	$(BIN)/python -m pytest tests --ignore=tests/site
@@ -49,6 +55,11 @@ site: $(BIN)/.installed
 browser: $(BIN)/.installed
 	@test -x "$(CHROMIUM)" || { echo "Chromium not found at $(CHROMIUM): apt-get install chromium (see .ci/run)"; exit 1; }
 	$(BIN)/python -m pytest tests/site/test_browser.py
+
+# One chapter in JupyterLab, started from .venv, in the same headless Chromium.
+test-lab: $(BIN)/.installed
+	@test -x "$(CHROMIUM)" || { echo "Chromium not found at $(CHROMIUM): apt-get install chromium (see .ci/run)"; exit 1; }
+	$(BIN)/python -m pytest tests/site/test_lab.py
 
 # The PDF edition: the single-page build, printed by Chromium (see scripts/pdf.py).
 pdf: $(BIN)/.installed

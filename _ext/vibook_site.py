@@ -14,7 +14,50 @@ The PDF edition is printed from the single-page build (``singlehtml``). Some
 extension registers handlers for that builder by name, and Sphinx then no
 longer falls back to the ``html`` handlers of the other extensions' nodes
 (sphinx-design's icons, for one): we copy over those that are missing.
+
+Numbers in the prose are MyST inline expressions, ``{eval}`shown.name```
+(issue 12): JupyterLab (with jupyterlab-myst) evaluates them in the kernel, or
+shows the result stored in the cell's ``user_expressions`` metadata. The
+website does not run the chapters, and myst-nb's own ``eval`` role needs a
+running kernel, so we replace it with one that reads the number from the
+output ``vibook.report.show`` glued under that name in the stored notebook:
+the output nbval checks. Anything but ``shown.<name>``, or a name with no glued
+output, is a warning (an error in the strict build).
 """
+
+import re
+
+from docutils import nodes
+from myst_nb.core.variables import RetrievalError, format_plain_text
+from myst_nb.ext.glue.utils import retrieve_glue_data
+
+_SHOWN = re.compile(r"shown\.(\w+)\Z")
+
+
+def _shown_text(document, text):
+    """The text glued for ``shown.<name>`` in this notebook; RetrievalError if none."""
+    match = _SHOWN.match(text)
+    if not match:
+        raise RetrievalError(f"{{eval}}`{text}`: the website can only show shown.<name>, "
+                             "a number printed by vibook.report.show")
+    try:
+        data = retrieve_glue_data(document, match[1]).data
+    except RetrievalError:
+        raise RetrievalError(f"{{eval}}`{text}`: this notebook's stored outputs hold no "
+                             f"number shown as {match[1]!r} (show({match[1]}=...))") from None
+    if "text/plain" not in data:
+        raise RetrievalError(f"{{eval}}`{text}`: the glued output has no text/plain")
+    return format_plain_text(data["text/plain"], "s")
+
+
+def _eval_role(name, rawtext, text, lineno, inliner, options=None, content=()):
+    """``{eval}`shown.name```: the text glued as ``name`` in this notebook's outputs."""
+    try:
+        value = _shown_text(inliner.document, text)
+    except RetrievalError as exc:
+        message = inliner.reporter.warning(str(exc), line=lineno)
+        return [inliner.problematic(rawtext, rawtext, message)], [message]
+    return [nodes.inline(value, value, classes=["pasted-text"])], []
 
 
 def _dedupe_scripts(app, pagename, templatename, context, doctree):
@@ -49,6 +92,7 @@ def _singlehtml_handlers(app):
 
 
 def setup(app):
+    app.add_role("eval", _eval_role, override=True)
     app.connect("builder-inited", _singlehtml_handlers)
     app.connect("html-page-context", _dedupe_scripts, priority=900)
     app.connect("html-page-context", _aria_roles, priority=900)

@@ -67,8 +67,8 @@ def case(name):
     start = family.init(jax.random.key(3))
 
     def ours():
-        params, _ = vi.fit(jax.random.key(0), objective, start, optimizer, STEPS)
-        return jax.block_until_ready(params)
+        state, _ = vi.fit(jax.random.key(0), objective, start, optimizer, STEPS)
+        return jax.block_until_ready(state.params)
 
     guide, theirs = _numpyro_fit(target, optimizer)
     times, (ours_params, their_params) = compare(ours, theirs)

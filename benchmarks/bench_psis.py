@@ -67,8 +67,8 @@ def nuts_vs_vi():
     starts = jax.random.normal(jax.random.key(10), (4, dim))
 
     def ours():
-        params, _ = vi.fit(jax.random.key(4), objective, start, optimizer, 2000)
-        return jax.block_until_ready(families.full_rank_normal.unpack(params)[0])
+        state, _ = vi.fit(jax.random.key(4), objective, start, optimizer, 2000)
+        return jax.block_until_ready(families.full_rank_normal.unpack(state.params)[0])
 
     def theirs():
         draws, _ = mcmc.nuts(jax.random.key(11), log_joint, starts, 400, 500)

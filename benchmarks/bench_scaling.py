@@ -14,8 +14,8 @@ import jax
 import numpy as np
 
 from _harness import devices, median_time
-from bench_em import K, mixture
-from vibook import cavi, em, svi
+from bench_em import K, mixture as mixture_data
+from vibook import em, mixture, svi
 
 SIZES = [1_000, 3_000, 10_000, 30_000, 100_000, 300_000, 1_000_000]
 NUM_ITERS, BATCH, PRIOR_SCALE, FIT_FROM = 10, 100, 4.0, 10_000
@@ -29,14 +29,14 @@ def _per_unit(algorithm, n, x):
         return median_time(lambda: jax.block_until_ready(em.fit_gmm(x, init, NUM_ITERS))) / NUM_ITERS
     if algorithm == "CAVI":
         return median_time(lambda: jax.block_until_ready(
-            cavi.mixture_fit(key, x, K, PRIOR_SCALE, NUM_ITERS))) / NUM_ITERS
-    start = svi.mixture_init(key, x, K, PRIOR_SCALE)
+            mixture.fit(key, x, K, PRIOR_SCALE, NUM_ITERS))) / NUM_ITERS
+    start = svi.init(key, x, K, PRIOR_SCALE)
     return median_time(lambda: jax.block_until_ready(
-        svi.mixture_fit(key, x, start, 1, BATCH, PRIOR_SCALE))) / (n // BATCH)
+        svi.fit(key, x, start, 1, BATCH, PRIOR_SCALE))) / (n // BATCH)
 
 
 def case(algorithm):
-    x = mixture(SIZES[-1], 2)
+    x = mixture_data(SIZES[-1], 2)
     seconds = [_per_unit(algorithm, n, x[:n]) for n in SIZES]
     big = np.array(SIZES) >= FIT_FROM
     slope = np.polyfit(np.log(np.array(SIZES)[big]), np.log(np.array(seconds)[big]), 1)[0]

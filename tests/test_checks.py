@@ -72,3 +72,107 @@ def test_function_and_optimizer_checks_name_the_argument_and_the_expected_call()
     assert _checks.optimizer(adam) is adam
     with pytest.raises(TypeError, match="optimizer must be an optax GradientTransformation"):
         _checks.optimizer("adam")
+
+
+def test_a_batch_of_keys_is_refused_with_a_hint():
+    for keys in (jax.random.split(jax.random.key(0)), jax.random.split(jax.random.PRNGKey(0))):
+        with pytest.raises(TypeError, match=r"key must be a single key, e\.g\. jax\.random\.key\(0\); "
+                                            r"got a batch of shape \(2,\) — index it \(keys\[0\]\)"):
+            _checks.key(keys)
+
+
+def test_family_state_and_at_most():
+    from vibook import families
+
+    assert _checks.family(families.normal) is families.normal
+    for bad, what in (("normal", "the string 'normal'"), (families, "the module vibook.families")):
+        with pytest.raises(TypeError, match=f"family must be a vibook.families.Family.*{what}"):
+            _checks.family(bad)
+    state = families.NormalParams(0.0, 0.0)
+    assert _checks.state(state, families.NormalParams, "families.normal.init") is state
+    with pytest.raises(TypeError, match="state must be a NormalParams, made by "
+                                        "families.normal.init; got tuple"):
+        _checks.state((0.0, 0.0), families.NormalParams, "families.normal.init")
+    assert _checks.at_most(3, 5, "k", "N") == 3
+    with pytest.raises(ValueError, match="num_components must be at most the number of data "
+                                         "points N = 5, got 7"):
+        _checks.at_most(7, 5, "num_components", "the number of data points N")
+
+
+def test_spd_and_simplex():
+    assert _checks.spd(np.eye(2), "cov").shape == (2, 2)
+    assert _checks.spd(np.stack([np.eye(2)] * 3), "covs", ndim=3).shape == (3, 2, 2)
+    for bad, match in ((np.array([[1.0, 2.0], [0.0, 1.0]]), "cov must be symmetric"),
+                       (-np.eye(2), "cov must be positive definite"),
+                       (np.ones((2, 3)), "cov must be square")):
+        with pytest.raises(ValueError, match=match):
+            _checks.spd(bad, "cov")
+    assert _checks.simplex([[0.2, 0.8], [1.0, 0.0]], "resp").shape == (2, 2)
+    with pytest.raises(ValueError, match="each row of resp must sum to one, got a sum of 1.1"):
+        _checks.simplex([[0.2, 0.8], [0.6, 0.5]], "resp")
+    with pytest.raises(ValueError, match="weights must be nonnegative"):
+        _checks.simplex([1.5, -0.5], "weights")
+
+
+def test_log_values_allow_minus_infinity_only():
+    assert _checks.array([0.0, -np.inf], "log_w", allow_neg_inf=True).shape == (2,)
+    for bad in (np.nan, np.inf):
+        with pytest.raises(ValueError, match=r"log_w must not contain NaN or \+inf"):
+            _checks.array([0.0, bad], "log_w", allow_neg_inf=True)
+
+
+def test_user_output_names_the_function_and_the_expected_shape():
+    usage = "log_joint(z) for z of shape (4,)"
+    assert _checks.user_output(jnp.zeros(4), "log_joint", usage, shape=(4,)).shape == (4,)
+    with pytest.raises(ValueError, match=r"log_joint must return shape \(4,\) when called as "
+                                         r"log_joint\(z\) for z of shape \(4,\); got shape \(\)"):
+        _checks.user_output(jnp.zeros(()), "log_joint", usage, shape=(4,))
+    with pytest.raises(ValueError, match=r"sample must return shape \(4, \.\.\.\)"):
+        _checks.user_output(jnp.zeros((3, 2)), "sample", "sample(key, 4)", shape=(4, ...))
+    with pytest.raises(ValueError, match="log_joint returned NaN or inf"):
+        _checks.user_output(jnp.array([0.0, -np.inf]), "log_joint", usage)
+    _checks.user_output(jnp.array([0.0, -np.inf]), "log_p", usage, allow_neg_inf=True)
+    with pytest.raises(TypeError, match="log_joint must return numbers"):
+        _checks.user_output(np.array(["a"]), "log_joint", usage)
+
+
+def test_traced_values_are_checked_on_the_device():
+    def f(x):
+        return 2.0 * _checks.array(x, "x", traced=True)
+
+    good, bad = jnp.ones(3), jnp.array([1.0, jnp.nan, 1.0])
+    np.testing.assert_allclose(jax.jit(f)(good), 2.0)
+    # What the reader sees: JAX's runtime error, ending with our ValueError's message.
+    runs = [(jax.jit(f), bad), (jax.jit(jax.grad(lambda x: jnp.sum(f(x)))), bad),
+            (jax.jit(jax.vmap(f)), jnp.stack([good, bad]))]
+    for run, arg in runs:
+        with pytest.raises(jax.errors.JaxRuntimeError, match="ValueError: x must not contain NaN"):
+            jax.block_until_ready(run(arg))
+    with pytest.raises(ValueError, match="x must not contain NaN"):    # eagerly: at once
+        f(bad)
+
+
+def test_no_traced_checks_leaves_the_program_without_a_callback():
+    def program():                        # a new function each time: jit caches traces
+        return jax.make_jaxpr(lambda x: 2.0 * _checks.array(x, "x", traced=True))(jnp.ones(3))
+
+    assert "callback" in str(program())
+    with _checks.no_traced_checks():
+        assert "callback" not in str(program())
+        out = jax.jit(lambda x: 2.0 * _checks.array(x, "x", traced=True))(jnp.array([jnp.nan]))
+    assert np.isnan(out[0])
+    assert "callback" in str(program())                                # restored afterwards
+
+
+def test_observations():
+    assert _checks.observations(1.5).shape == (1,)
+    with pytest.raises(ValueError, match="x must have 0 or 1 dimension"):
+        _checks.observations(np.ones((2, 2)))
+
+
+def test_a_failed_traced_check_is_not_logged_twice(caplog):
+    f = jax.jit(lambda x: 2.0 * _checks.array(x, "x", traced=True))
+    with pytest.raises(jax.errors.JaxRuntimeError) as info:
+        jax.block_until_ready(f(jnp.array([jnp.nan])))
+    assert str(info.value).rstrip().endswith("ValueError: x must not contain NaN or inf")
+    assert not [r for r in caplog.records if "callback failed" in r.getMessage()]

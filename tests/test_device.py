@@ -66,11 +66,10 @@ def test_house_style_uses_the_colour_blind_safe_palette():
 
 def test_one_device_means_no_sharding():
     # The test process has one CPU device (four-device runs: test_sharding.py).
-    assert device.batch_sharding(64) is None
-    assert device.batch_sharding(64, jax.devices()[:1]) is None
-    tree = (jnp.ones(4), jnp.zeros((4, 2)))
-    assert device.shard_batch(tree, None) is tree
-    assert device.replicate(tree, None) is tree
+    with device.data_parallel(64) as mesh:
+        assert mesh is None
+    with device.data_parallel(64, jax.devices()[:1]) as mesh:
+        assert mesh is None
 
 
 @pytest.mark.parametrize("devices, error", [("cpu", TypeError), (jax.devices()[0], TypeError),
@@ -78,11 +77,49 @@ def test_one_device_means_no_sharding():
                                             (jax.devices() * 2, ValueError)])
 def test_bad_devices(devices, error):
     with pytest.raises(error, match="devices"):
-        device.batch_sharding(8, devices)
+        device.data_parallel(8, devices)
 
 
 def test_bad_batch_size():
     with pytest.raises(ValueError, match="batch_size"):
-        device.batch_sharding(0)
+        device.data_parallel(0)
     with pytest.raises(TypeError, match="batch_size"):
-        device.batch_sharding(8.0)
+        device.data_parallel(8.0)
+
+
+def test_describe_returns_the_documented_line():
+    text = device.describe()
+    assert isinstance(text, str) and "\n" not in text
+    first = jax.devices()[0]
+    assert text.startswith(f"JAX {jax.__version__} on {jax.default_backend()}: ")
+    assert f"{first.device_kind} ({first.platform}:{first.id})" in text
+
+
+def test_a_slow_best_legend_warns_only_without_the_house_style(monkeypatch):
+    # matplotlib warns when placing a loc="best" legend took over a second: fake the clock.
+    import itertools
+    import warnings
+
+    import matplotlib.legend
+    import matplotlib.pyplot as plt
+
+    clock = itertools.count(0.0, 5.0)
+    monkeypatch.setattr(matplotlib.legend.time, "perf_counter", lambda: next(clock))
+
+    def draw():
+        fig, ax = plt.subplots()
+        ax.plot([0, 1], [0, 1], label="a")
+        ax.legend()
+        fig.canvas.draw()
+        plt.close(fig)
+
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        draw()
+    assert any("can be slow" in str(w.message) for w in caught)      # the clock works
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        plotting.use_style()
+        draw()
+        warnings.warn("another warning still shows", UserWarning)
+    assert [str(w.message) for w in caught] == ["another warning still shows"]

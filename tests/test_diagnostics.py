@@ -102,7 +102,7 @@ def test_khat_threshold():
     (np.array([np.inf] + [0.0] * 99), r"\+inf"),
     (np.full(100, -np.inf), "finite"),
     (np.zeros(20), "at least 21"),
-    (np.zeros((10, 10)), "1-D"),
+    (np.zeros((10, 10)), "1 dimension"),
 ])
 def test_psis_rejects_bad_log_weights(bad, match):
     with pytest.raises(ValueError, match=match):

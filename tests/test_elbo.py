@@ -1,4 +1,4 @@
-"""vibook.elbo: the closed-form Exp(theta) ELBO against quad; the gradient estimators against its exact gradient."""
+"""vibook.elbo, and the closed-form Exp(theta) ELBO of models.ExponentialNormal against quad; the gradient estimators against its exact gradient."""
 
 import functools
 
@@ -30,32 +30,32 @@ def quad_elbo(theta, x=X):
 
 def test_closed_form_elbo_against_quad():
     for theta in [0.3, 1.0, 1.272, 4.0]:
-        np.testing.assert_allclose(elbo.exponential_normal(MODEL, X, theta), quad_elbo(theta), rtol=1e-5)
+        np.testing.assert_allclose(MODEL.elbo(X, theta), quad_elbo(theta), rtol=1e-5)
     data = jnp.array([0.4, 2.0, 1.1])
-    np.testing.assert_allclose(elbo.exponential_normal(MODEL, data, 2.0), quad_elbo(2.0, np.asarray(data)), rtol=1e-5)
+    np.testing.assert_allclose(MODEL.elbo(data, 2.0), quad_elbo(2.0, np.asarray(data)), rtol=1e-5)
 
 
 def test_book_numbers():
-    theta = elbo.exponential_normal_optimal_rate(MODEL, X)
+    theta = MODEL.optimal_rate(X)
     best = optimize.minimize_scalar(lambda t: -quad_elbo(t), bounds=(0.1, 10), method="bounded",
                                     options={"xatol": 1e-8})
     np.testing.assert_allclose(theta, best.x, rtol=1e-5)
     assert abs(float(theta) - 1.272146) < 1e-5
     assert abs(float(MODEL.log_marginal(X)) + 1.281410) < 1e-5
-    assert abs(float(elbo.exponential_normal(MODEL, X, theta)) + 1.386733) < 1e-5
-    gap = MODEL.log_marginal(X) - elbo.exponential_normal(MODEL, X, theta)
+    assert abs(float(MODEL.elbo(X, theta)) + 1.386733) < 1e-5
+    gap = MODEL.log_marginal(X) - MODEL.elbo(X, theta)
     assert abs(float(gap) - 0.105323) < 1e-5
 
 
 @settings(max_examples=50, deadline=None)
 @given(st.floats(0.05, 30.0), st.floats(-3.0, 5.0))
 def test_elbo_below_log_evidence(theta, x):
-    assert float(elbo.exponential_normal(MODEL, x, theta)) <= float(MODEL.log_marginal(x)) + 1e-4
+    assert float(MODEL.elbo(x, theta)) <= float(MODEL.log_marginal(x)) + 1e-4
 
 
 def test_monte_carlo_elbos_are_unbiased():
     params = families.exponential.init(2.0)
-    exact = float(elbo.exponential_normal(MODEL, X, 2.0))
+    exact = float(MODEL.elbo(X, 2.0))
     keys = jax.random.split(KEY, 2000)
     for fn in [elbo.reparam, elbo.reparam_entropy, elbo.score_function]:
         values = jax.vmap(lambda k: fn(k, params, log_joint, families.exponential, n=4))(keys)
@@ -64,7 +64,7 @@ def test_monte_carlo_elbos_are_unbiased():
 
 def test_gradients_agree_in_expectation_with_exact_gradient():
     params = families.exponential.init(2.0)
-    exact = jax.grad(lambda p: elbo.exponential_normal(MODEL, X, families.exponential.unpack(p)))(params).raw_rate
+    exact = jax.grad(lambda p: MODEL.elbo(X, families.exponential.unpack(p)))(params).raw_rate
     keys = jax.random.split(KEY, 4000)
     estimators = {
         "reparam": functools.partial(elbo.reparam, log_joint=log_joint, family=families.exponential, n=4),
@@ -88,7 +88,7 @@ def test_reparam_kl_matches_closed_form_for_exponential():
     values = jax.vmap(lambda k: elbo.reparam_kl(
         k, params, lambda z: MODEL.log_likelihood(X, z),
         lambda p: kl_exponential(families.exponential.unpack(p), MODEL.rate), families.exponential, n=4))(keys)
-    exact = float(elbo.exponential_normal(MODEL, X, 2.0))
+    exact = float(MODEL.elbo(X, 2.0))
     assert abs(float(values.mean()) - exact) < 4 * float(values.std()) / np.sqrt(2000)
 
 
@@ -105,11 +105,9 @@ def test_bad_input():
     with pytest.raises(ValueError, match="n >= 2"):
         elbo.score_function(KEY, params, log_joint, families.exponential, n=1, baseline="mean")
     with pytest.raises(ValueError, match="rate"):
-        elbo.exponential_normal(MODEL, X, -1.0)
-    with pytest.raises(TypeError, match="model"):
-        elbo.exponential_normal("model", X, 1.0)
+        MODEL.elbo(X, -1.0)
     with pytest.raises(ValueError, match="x"):
-        elbo.exponential_normal_optimal_rate(MODEL, jnp.ones((2, 2)))
+        MODEL.optimal_rate(jnp.ones((2, 2)))
 
 
 # --- the importance-weighted and Rényi bounds ------------------------------------------------
@@ -160,7 +158,7 @@ def test_iwae_at_k_one_is_the_elbo_and_grows_with_k():
     np.testing.assert_allclose(
         elbo.importance_weighted(KEY, params, log_joint, families.exponential, k=1, n=8),
         elbo.reparam(KEY, params, log_joint, families.exponential, n=8), rtol=1e-6)
-    exact_elbo = float(elbo.exponential_normal(MODEL, X, 2.0))
+    exact_elbo = float(MODEL.elbo(X, 2.0))
     log_px = float(MODEL.log_marginal(X))
     keys = jax.random.split(KEY, 4000)
     means = []
@@ -184,7 +182,7 @@ def test_renyi_matches_quadrature_and_decreases_in_alpha():
         np.testing.assert_allclose(estimate, quad_renyi(theta, alpha), atol=5e-3)
         values.append(estimate)
     np.testing.assert_allclose(values[1], float(MODEL.log_marginal(X)), atol=5e-3)
-    assert values[0] > values[1] > values[2] > float(elbo.exponential_normal(MODEL, X, theta))
+    assert values[0] > values[1] > values[2] > float(MODEL.elbo(X, theta))
 
 
 def test_renyi_gradient_is_finite_and_fits_under_vi():

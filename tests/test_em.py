@@ -1,6 +1,7 @@
-"""Tests for vibook.em: scikit-learn from the same start, monotone log-likelihood, the bound, bad input."""
+"""Tests for vibook.em: scikit-learn from the same start, monotone log-likelihood, the bound.
 
-import warnings
+Bad input: tests/test_bad_input.py.
+"""
 
 import jax
 import jax.numpy as jnp
@@ -9,24 +10,11 @@ import pytest
 from hypothesis import given, settings, strategies as st
 from jax import enable_x64
 from scipy import stats
-from sklearn.mixture import GaussianMixture
 
 from vibook import data, em
 
 BISHOP_START = em.GMMParams(jnp.array([0.5, 0.5]), jnp.array([[-1.0, 1.0], [1.0, -1.0]]),
                             jnp.stack([jnp.eye(2), jnp.eye(2)]))
-
-
-def _sklearn(x, init, num_iters, reg_covar=0.0):
-    weights = np.asarray(init.weights, np.float64)
-    gm = GaussianMixture(len(init.weights), covariance_type="full", tol=0.0, max_iter=num_iters,
-                         reg_covar=reg_covar, weights_init=weights / weights.sum(),
-                         means_init=np.asarray(init.means, np.float64),
-                         precisions_init=np.linalg.inv(np.asarray(init.covs, np.float64)))
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")   # ConvergenceWarning: we stop at num_iters on purpose
-        gm.fit(np.asarray(x, np.float64))
-    return gm
 
 
 def _max_diff(params, gm):
@@ -35,13 +23,16 @@ def _max_diff(params, gm):
                np.max(np.abs(np.asarray(params.covs) - gm.covariances_)))
 
 
-@pytest.mark.parametrize("num_iters", [1, 2, 5, 20])
-def test_fit_gmm_matches_sklearn_old_faithful(num_iters):
+@pytest.mark.parametrize("num_steps", [1, 2, 5, 20])
+def test_fit_gmm_matches_sklearn_old_faithful(num_steps):
     x = data.standardize(data.old_faithful())
-    params, log_lik = em.fit_gmm(x, BISHOP_START, num_iters)
-    gm = _sklearn(x, BISHOP_START, num_iters)
+    params, log_lik = em.fit_gmm(x, BISHOP_START, num_steps)
+    gm = em.sklearn_fit(x, BISHOP_START, num_steps)
+    assert gm.n_iter_ == num_steps and gm.max_iter == num_steps and gm.tol == 0.0
+    np.testing.assert_allclose(gm.weights_init, BISHOP_START.weights)
+    np.testing.assert_allclose(gm.precisions_init, np.linalg.inv(BISHOP_START.covs))
     assert _max_diff(params, gm) < 1e-3
-    assert log_lik.shape == (num_iters,)
+    assert log_lik.shape == (num_steps,)
     # log_lik[-1] is the log-likelihood of the returned parameters = sklearn's score.
     assert abs(float(log_lik[-1]) - gm.score(np.asarray(x, np.float64))) < 1e-4
 
@@ -51,7 +42,7 @@ def test_fit_gmm_matches_sklearn_k3_with_floor(seed):
     x = data.standardize(data.old_faithful())
     init = em.init_gmm(jax.random.key(seed), x, 3)
     params, _ = em.fit_gmm(x, init, 30, reg_covar=1e-3)
-    assert _max_diff(params, _sklearn(x, init, 30, reg_covar=1e-3)) < 1e-3
+    assert _max_diff(params, em.sklearn_fit(x, init, 30, reg_covar=1e-3)) < 1e-3
 
 
 @settings(max_examples=15, deadline=None)
@@ -111,37 +102,41 @@ def test_init_gmm_picks_data_points():
     np.testing.assert_allclose(init.weights, 0.25)
 
 
-def test_bad_input():
+def test_init_step_fit_agree_with_fit_gmm():
     x = data.standardize(data.old_faithful())
-    with pytest.raises(ValueError, match="x"):
-        em.fit_gmm(x.at[3, 1].set(jnp.nan), BISHOP_START, 5)
-    with pytest.raises(ValueError, match="more than the N"):
-        em.fit_gmm(x[:1], BISHOP_START, 5)
-    with pytest.raises(ValueError, match="num_components"):
-        em.init_gmm(jax.random.key(0), x[:3], 4)
-    with pytest.raises(ValueError, match="init.means"):
-        em.fit_gmm(x, BISHOP_START._replace(means=jnp.zeros((3, 2))), 5)
-    with pytest.raises(ValueError, match="init.covs"):
-        em.fit_gmm(x, BISHOP_START._replace(covs=jnp.zeros((2, 3, 3))), 5)
-    with pytest.raises(ValueError, match="init.means"):
-        em.fit_gmm(x[:, :1], BISHOP_START, 5)
-    with pytest.raises(ValueError, match="positive definite"):
-        em.fit_gmm(x, BISHOP_START._replace(covs=jnp.stack([jnp.eye(2), -jnp.eye(2)])), 5)
-    with pytest.raises(ValueError, match="symmetric"):
-        em.fit_gmm(x, BISHOP_START._replace(covs=jnp.array([[[1.0, 0.5], [0.0, 1.0]]] * 2)), 5)
-    with pytest.raises(ValueError, match="weights"):
-        em.fit_gmm(x, BISHOP_START._replace(weights=jnp.array([0.7, 0.7])), 5)
-    with pytest.raises(ValueError, match="weights"):
-        em.fit_gmm(x, BISHOP_START._replace(weights=jnp.array([1.0, 0.0])), 5)
-    with pytest.raises(TypeError, match="init"):
-        em.fit_gmm(x, tuple(BISHOP_START), 5)
-    with pytest.raises(ValueError, match="num_iters"):
-        em.fit_gmm(x, BISHOP_START, 0)
-    with pytest.raises(ValueError, match="reg_covar"):
-        em.fit_gmm(x, BISHOP_START, 5, reg_covar=-1.0)
-    with pytest.raises(TypeError, match="key"):
-        em.init_gmm(0, x, 2)
-    with pytest.raises(ValueError, match="resp"):
-        em.elbo(x, BISHOP_START, jnp.ones((5, 2)))
-    with pytest.raises(ValueError, match="resp"):
-        em.elbo(x, BISHOP_START, jnp.ones((x.shape[0], 2)))     # rows sum to 2
+    state = em.init(x, BISHOP_START)
+    np.testing.assert_allclose(state.log_joint, em.log_joint(x, BISHOP_START), rtol=1e-6)
+    step = jax.jit(em.step)                           # checks see tracers: shapes only
+    by_hand = []
+    for _ in range(4):
+        state, info = step(state, x, 1e-3)
+        assert isinstance(info, em.EMInfo)
+        by_hand.append(float(info.log_likelihood))
+    fitted, info = em.fit(x, BISHOP_START, 4, reg_covar=1e-3)
+    np.testing.assert_allclose(info.log_likelihood, by_hand, rtol=1e-6)
+    params, log_lik = em.fit_gmm(x, BISHOP_START, 4, 1e-3)
+    np.testing.assert_array_equal(log_lik, info.log_likelihood)
+    for a, b in zip(params, state.params):
+        np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-6)
+    # The objective is a mean per point: the last entry is log_likelihood(x, params).
+    np.testing.assert_allclose(log_lik[-1], em.log_likelihood(x, params), rtol=1e-6)
+
+
+def test_fit_reports_divergence():
+    """Two points on a line for one component, no floor: its covariance becomes singular."""
+    x = jnp.array([[0.0, 0.0], [1.0, 0.0], [0.0, 1.0], [50.0, 50.0], [51.0, 51.0]])
+    start = em.GMMParams(jnp.array([0.6, 0.4]), jnp.array([[0.3, 0.3], [50.5, 50.5]]),
+                         jnp.stack([jnp.eye(2), jnp.eye(2)]))
+    with pytest.raises(FloatingPointError, match="vibook.em.fit diverged.*log_likelihood.*step 0"):
+        em.fit(x, start, 5)
+    params, _ = em.fit_gmm(x, start, 5, reg_covar=1e-3)                  # a floor rescues it
+    assert np.all(np.isfinite(np.asarray(params.covs)))
+
+
+def test_jitted_step_reports_a_collapse():
+    """Under jit the step's own check (on the device) names the remedy, reg_covar."""
+    x = jnp.array([[0.0, 0.0], [1.0, 0.0], [0.0, 1.0], [50.0, 50.0], [51.0, 51.0]])
+    start = em.GMMParams(jnp.array([0.6, 0.4]), jnp.array([[0.3, 0.3], [50.5, 50.5]]),
+                         jnp.stack([jnp.eye(2), jnp.eye(2)]))
+    with pytest.raises(Exception, match="log-likelihood after this step is NaN.*reg_covar"):
+        jax.block_until_ready(jax.jit(em.step)(em.init(x, start), x))

@@ -31,19 +31,19 @@ def layer(params, k):
 
 
 def layer_maps(kind, params, num_layers, hidden=8):
-    """Per-layer forward and inverse maps of one vector, from the public layer functions."""
+    """Per-layer forward and inverse maps of one vector, from the layer functions."""
     if kind == "planar":
-        return [(functools.partial(flows.planar_layer, layer(params, k)),
-                 functools.partial(flows.planar_inverse, layer(params, k)))
+        return [(functools.partial(flows._planar_layer, layer(params, k)),
+                 functools.partial(flows._planar_inverse, layer(params, k)))
                 for k in range(num_layers)]
     if kind == "coupling":
         masks = flows.coupling_masks(params.loc.shape[0], num_layers)
         return [(functools.partial(flows.coupling_layer, layer(params, k), masks[k]),
                  functools.partial(flows.coupling_inverse, layer(params, k), masks[k]))
                 for k in range(num_layers)]
-    masks = flows.iaf_masks(params.loc.shape[0], num_layers, hidden)
-    return [(functools.partial(flows.iaf_layer, layer(params, k), [m[k] for m in masks]),
-             functools.partial(flows.iaf_inverse, layer(params, k), [m[k] for m in masks]))
+    masks = flows._iaf_masks(params.loc.shape[0], num_layers, hidden)
+    return [(functools.partial(flows._iaf_layer, layer(params, k), [m[k] for m in masks]),
+             functools.partial(flows._iaf_inverse, layer(params, k), [m[k] for m in masks]))
             for k in range(num_layers)]
 
 
@@ -114,7 +114,7 @@ def test_log_prob_integrates_to_one_on_a_grid(kind):
 
 def test_iaf_masks_are_autoregressive():
     for order in [np.arange(4), np.arange(4)[::-1], np.array([2, 0, 3, 1])]:
-        m1, m2, m3 = flows.made_masks(order, hidden=7)
+        m1, m2, m3 = flows._made_masks(order, hidden=7)
         path = (m1 @ m2 @ m3) > 0                     # input i reaches output j
         out_degree = np.tile(order, 2)
         allowed = order[:, None] < out_degree[None, :]
@@ -159,7 +159,8 @@ def test_flows_fit_a_correlated_gaussian_through_vi_fit(kind):
     log_z = np.log(2 * np.pi * np.sqrt(np.linalg.det(cov)))
     family = FAMILIES[kind](2, 4)
     objective = functools.partial(elbo.reparam, log_joint=log_joint, family=family, n=16)
-    params, trace = vi.fit(KEY, objective, family.init(KEY), optax.adam(0.02), 600)
+    state, _ = vi.fit(KEY, objective, family.init(KEY), optax.adam(0.02), 600)
+    params = state.params
     final = float(elbo.reparam(jax.random.key(9), params, log_joint, family, n=20_000))
     assert final <= log_z + 0.01
     assert log_z - final < 0.05                   # KL(q || p) below 0.05 nats

@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from vibook.report import fmt, show
+from vibook.report import fmt, show, shown
 
 
 @pytest.mark.parametrize("value, digits, text", [
@@ -30,3 +30,15 @@ def test_show_rejects_bad_arguments():
         show()
     with pytest.raises(ValueError, match="digits"):
         show(a=1.0, digits=0)
+
+
+def test_show_records_the_printed_text_for_the_prose(capsys):
+    show(report_test_value=0.1234567, report_test_count=3, digits=3)
+    assert capsys.readouterr().out.splitlines()[0].endswith("= 0.123")
+    assert shown.report_test_value == "0.123" and shown.report_test_count == "3"
+    assert repr(shown.report_test_value) == "0.123"          # text/plain in Jupyter: no quotes
+    assert "report_test_value" in dir(shown)
+    with pytest.raises(AttributeError, match="report_test_missing.*run the cell"):
+        shown.report_test_missing
+    show(report_test_unglued=1.0, glue=False)
+    assert not hasattr(shown, "report_test_unglued")

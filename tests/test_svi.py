@@ -3,10 +3,9 @@
 import jax
 import jax.numpy as jnp
 import numpy as np
-import optax
 import pytest
 
-from vibook import cavi, families, svi
+from vibook import mixture, svi
 from vibook.models import NormalNormal
 
 
@@ -35,108 +34,100 @@ def test_one_pass_with_rho_one_over_t_gives_exact_posterior(batch_size):
     # One component: no local variables, q(mu) is conjugate to the N(mu, 1) likelihood.
     x = 2.0 + jax.random.normal(jax.random.key(0), (500, 1))
     prior_scale = 3.0
-    state = svi.MixtureSVIState(jnp.array([[-4.0]]), jnp.array([5.0]), jnp.zeros((), jnp.int32))
-    final, _ = svi.mixture_fit(jax.random.key(1), x, state, 1, batch_size, prior_scale,
-                               tau=1.0, kappa=1.0)
+    state = svi.SVIState(jnp.array([[-4.0]]), jnp.array([5.0]), jnp.zeros((), jnp.int32))
+    final, info = svi.fit(jax.random.key(1), x, state, 1, batch_size, prior_scale,
+                          tau=1.0, kappa=1.0)
     mean, scale = NormalNormal(prior_mean=0.0, prior_scale=prior_scale,
                                noise_scale=1.0).posterior(x[:, 0])
     np.testing.assert_allclose(final.m[0, 0], mean, rtol=1e-4)
     np.testing.assert_allclose(jnp.sqrt(final.s2[0]), scale, rtol=1e-4)
+    np.testing.assert_allclose(info.rho, 1 / jnp.arange(1, 500 // batch_size + 1), rtol=1e-6)
+    assert int(final.t) == 500 // batch_size
 
 
 def test_svi_matches_cavi_elbo_on_the_mixture():
     x = _mixture_data(20_000)
     key, prior_scale = jax.random.key(3), 5.0
-    cavi_state, cavi_trace = cavi.mixture_fit(key, x, 3, prior_scale, 50)
-    start = svi.mixture_init(key, x, 3, prior_scale)
-    np.testing.assert_array_equal(start.m, cavi.mixture_init(key, x, 3, prior_scale).m)
-    final, (m, s2) = svi.mixture_fit(jax.random.key(4), x, start, 5, 100, prior_scale,
-                                     tau=1.0, kappa=0.7)
-    svi_elbo = float(svi.mixture_elbo(final.m, final.s2, x, prior_scale))
-    cavi_elbo = float(svi.mixture_elbo(cavi_state.m, cavi_state.s2, x, prior_scale))
+    cavi_state, cavi_info = mixture.fit(key, x, 3, prior_scale, 50)
+    start = svi.init(key, x, 3, prior_scale)
+    np.testing.assert_array_equal(start.m, mixture.init(key, x, 3, prior_scale).m)
+    final, info = svi.fit(jax.random.key(4), x, start, 5, 100, prior_scale, tau=1.0, kappa=0.7)
+    svi_elbo = float(svi.elbo(final.m, final.s2, x, prior_scale))
+    cavi_elbo = float(svi.elbo(cavi_state.m, cavi_state.s2, x, prior_scale))
     assert abs(svi_elbo - cavi_elbo) <= 0.01 * abs(cavi_elbo)
-    assert cavi_elbo >= float(cavi_trace[-1]) - 1e-3 * abs(cavi_elbo)   # optimal phi can only help
-    assert m.shape == (5 * 200, 3, 2) and s2.shape == (5 * 200, 3)
-    traced = svi.mixture_elbo(m[-2:], s2[-2:], x, prior_scale)
+    assert cavi_elbo >= float(cavi_info.elbo[-1]) - 1e-3 * abs(cavi_elbo)   # optimal phi helps
+    assert info.m.shape == (5 * 200, 3, 2) and info.s2.shape == (5 * 200, 3)
+    assert info.elbo.shape == info.rho.shape == (5 * 200,)
+    np.testing.assert_array_equal(info.m[-1], final.m)
+    traced = svi.elbo(info.m[-2:], info.s2[-2:], x, prior_scale)
     assert float(traced[-1]) == pytest.approx(svi_elbo, rel=1e-5)
+    # The minibatch estimates scatter around the full-data ELBO of the last pass.
+    last_pass = np.asarray(info.elbo[-200:])
+    assert abs(last_pass.mean() - svi_elbo) < 0.01 * abs(svi_elbo)
+
+
+def test_step_is_the_fits_step_on_the_same_batch():
+    x = _mixture_data(200)
+    start = svi.init(jax.random.key(0), x, 3, 5.0)
+    one, info = svi.step(start, x[:20], 200, 5.0, tau=2.0, kappa=0.6)
+    assert int(one.t) == 1 and float(info.rho) == pytest.approx(2.0 ** -0.6, rel=1e-6)
+    np.testing.assert_array_equal(info.m, one.m)
+    # batch_size = N: the fit's one step sees every point (in another order).
+    fitted, _ = svi.fit(jax.random.key(1), x[:20], start, 1, 20, 5.0, tau=2.0, kappa=0.6)
+    full, _ = svi.step(start, x[:20], 20, 5.0, tau=2.0, kappa=0.6)
+    np.testing.assert_allclose(fitted.m, full.m, rtol=1e-5)
+
+
+def test_elbo_estimate_is_unbiased_over_a_partition():
+    # Averaged over a partition of the data into minibatches, the N/|B|-scaled
+    # estimates at fixed globals give exactly the full-data ELBO.
+    x = _mixture_data(600)
+    state = svi.init(jax.random.key(1), x, 3, 5.0)
+    estimates = [float(svi.step(state, x[i:i + 50], 600, 5.0)[1].elbo)
+                 for i in range(0, 600, 50)]
+    exact = float(svi.elbo(state.m, state.s2, x, 5.0))
+    assert np.mean(estimates) == pytest.approx(exact, rel=1e-5)
 
 
 def test_intermediate_globals_are_unbiased():
     # Averaging the N/|B|-scaled data sums over a partition into minibatches gives the full sums.
     x = _mixture_data(600)
     m, s2 = x[:3], jnp.ones(3)
-    phi = cavi.mixture_local(m, s2, x)
-    full = svi.to_natural(*cavi.mixture_global(phi, x, 5.0))
-    parts = [svi.to_natural(*cavi.mixture_global(phi[i:i + 50], x[i:i + 50], 5.0, 600 / 50))
+    phi = mixture.update_local(m, s2, x)
+    full = svi.to_natural(*mixture.update_global(phi, x, 5.0))
+    parts = [svi.to_natural(*mixture.update_global(phi[i:i + 50], x[i:i + 50], 5.0, 600 / 50))
              for i in range(0, 600, 50)]
     for j in range(2):
         np.testing.assert_allclose(np.mean([p[j] for p in parts], axis=0), full[j], rtol=1e-4)
 
 
-def _regression_problem():
-    k1, k2 = jax.random.split(jax.random.key(5))
-    x = jax.random.normal(k1, (120, 3))
-    y = (jax.random.uniform(k2, (120,)) < jax.nn.sigmoid(x @ jnp.array([1.0, -2.0, 0.5]))) * 1.0
-
-    def log_prior(w):
-        return jnp.sum(jax.scipy.stats.norm.logpdf(w))
-
-    def log_lik(w, batch):
-        xb, yb = batch
-        logits = xb @ w
-        return yb * logits - jax.nn.softplus(logits)
-
-    return (x, y), log_prior, log_lik
-
-
-def test_minibatch_elbo_rescaling_is_unbiased():
-    data, log_prior, log_lik = _regression_problem()
-    params = families.normal.init(jnp.array([0.5, -1.0, 0.2]), jnp.array([0.3, 0.5, 0.4]))
-    key = jax.random.key(6)               # the same z samples for every estimate
-    full = float(svi.minibatch_elbo(key, families.normal, params, log_prior, log_lik, data, 120, 8))
-    # Exactly: the mean over a partition into equal minibatches.
-    parts = [svi.minibatch_elbo(key, families.normal, params, log_prior, log_lik,
-                                jax.tree.map(lambda a: a[i:i + 20], data), 120, 8)
-             for i in range(0, 120, 20)]
-    assert float(np.mean(parts)) == pytest.approx(full, rel=1e-5)
-    # In expectation: the mean over many uniformly random minibatches.
-    idx = jax.vmap(lambda k: jax.random.choice(k, 120, (20,), replace=False))(
-        jax.random.split(jax.random.key(7), 4000))
-    estimates = jax.vmap(lambda i: svi.minibatch_elbo(
-        key, families.normal, params, log_prior, log_lik, jax.tree.map(lambda a: a[i], data),
-        120, 8))(idx)
-    sem = float(jnp.std(estimates)) / np.sqrt(len(estimates))
-    assert abs(float(jnp.mean(estimates)) - full) < 4 * sem
+def test_elbo_gradient_holds_phi_fixed_and_stays_finite():
+    x = _mixture_data(300)
+    m, s2 = x[:3] + 40.0, jnp.ones(3)          # far away: many phi_ik underflow to 0
+    phi = mixture.update_local(m, s2, x)
+    assert float(jnp.min(phi)) == 0.0
+    grad = jax.grad(svi.elbo, argnums=(0, 1))(m, s2, x, 5.0)
+    fixed = jax.grad(lambda m, s2: mixture.elbo(mixture.MixtureState(m, s2, phi), x, 5.0),
+                     argnums=(0, 1))(m, s2)
+    for g, f in zip(grad, fixed):
+        assert np.all(np.isfinite(g))
+        np.testing.assert_allclose(g, f, rtol=1e-5)
+    # ... and equals the derivative of the objective itself (envelope theorem).
+    with jax.enable_x64(True):     # float64 for the finite difference
+        m, s2, x = (np.asarray(a, dtype=np.float64) for a in (m, s2, x))
+        h = 1e-4
+        fd = (svi.elbo(m, s2 + h * np.eye(3)[0], x, 5.0)
+              - svi.elbo(m, s2 - h * np.eye(3)[0], x, 5.0)) / (2 * h)
+        assert float(jax.grad(svi.elbo, argnums=1)(m, s2, x, 5.0)[0]) == pytest.approx(
+            float(fd), rel=1e-6)
 
 
-def test_minibatch_fit_recovers_a_conjugate_posterior():
-    x = 4.0 + 2.0 * jax.random.normal(jax.random.key(8), (400,))
-    model = NormalNormal(prior_mean=4.2, prior_scale=0.3, noise_scale=2.0)
-    mean, scale = model.posterior(x)
-
-    def log_prior(mu):
-        return jax.scipy.stats.norm.logpdf(mu[0], 4.2, 0.3)
-
-    def log_lik(mu, xb):
-        return jax.scipy.stats.norm.logpdf(xb, mu[0], 2.0)
-
-    params = families.normal.init(jnp.zeros(1), jnp.ones(1))
-    opt = optax.adam(optax.exponential_decay(0.05, 2000, 0.3))
-    fitted, trace = svi.minibatch_fit(jax.random.key(9), families.normal, params, log_prior,
-                                      log_lik, x, 200, 20, opt, num_samples=4)
-    loc, sd = families.normal.unpack(fitted)
-    assert trace.shape == (200 * 20,)
-    assert float(loc[0]) == pytest.approx(float(mean), abs=0.02)
-    assert float(sd[0]) == pytest.approx(float(scale), rel=0.1)
-
-
-def test_progress_prints_deterministic_lines(capsys):
-    x = _mixture_data(200)
-    start = svi.mixture_init(jax.random.key(0), x, 3, 5.0)
-    a, _ = svi.mixture_fit(jax.random.key(1), x, start, 4, 20, 5.0, progress=True)
-    b, _ = svi.mixture_fit(jax.random.key(1), x, start, 4, 20, 5.0)
-    assert capsys.readouterr().out == "".join(f"SVI: {i}/4 epochs\n" for i in range(1, 5))
-    np.testing.assert_allclose(a.m, b.m, rtol=1e-6)
+def test_diverging_fit_names_the_step():
+    x = _mixture_data(100)
+    start = svi.init(jax.random.key(0), x, 3, 5.0)
+    bad = start._replace(s2=jnp.array([1.0, 1.0, 1e-38]))   # 1/s2 overflows float32
+    with pytest.raises(FloatingPointError, match="step 0"):
+        svi.fit(jax.random.key(1), x, bad, 1, 10, 5.0)
 
 
 @pytest.mark.parametrize("tau, kappa, name", [(0.0, 0.7, "tau"), (-1.0, 0.7, "tau"),
@@ -144,46 +135,8 @@ def test_progress_prints_deterministic_lines(capsys):
                                               (1.0, 0.5, "kappa"), (1.0, 1.2, "kappa")])
 def test_bad_schedule(tau, kappa, name):
     x = _mixture_data(100)
-    start = svi.mixture_init(jax.random.key(0), x, 3, 5.0)
+    start = svi.init(jax.random.key(0), x, 3, 5.0)
     with pytest.raises(ValueError, match=name):
-        svi.mixture_fit(jax.random.key(1), x, start, 1, 10, 5.0, tau=tau, kappa=kappa)
+        svi.fit(jax.random.key(1), x, start, 1, 10, 5.0, tau=tau, kappa=kappa)
     with pytest.raises(ValueError, match=name):
         svi.step_size(1, tau, kappa)
-
-
-def test_bad_batch_size():
-    x = _mixture_data(100)
-    start = svi.mixture_init(jax.random.key(0), x, 3, 5.0)
-    with pytest.raises(ValueError, match="batch_size"):
-        svi.mixture_fit(jax.random.key(1), x, start, 1, 101, 5.0)
-    data, log_prior, log_lik = _regression_problem()
-    params = families.normal.init(jnp.zeros(3), 1.0)
-    with pytest.raises(ValueError, match="batch_size"):
-        svi.minibatch_fit(jax.random.key(0), families.normal, params, log_prior, log_lik, data,
-                          1, 121, optax.adam(0.01))
-
-
-def test_other_bad_input():
-    x = _mixture_data(100)
-    start = svi.mixture_init(jax.random.key(0), x, 3, 5.0)
-    with pytest.raises(TypeError, match="key"):
-        svi.mixture_fit(1, x, start, 1, 10, 5.0)
-    with pytest.raises(ValueError, match="state.m"):
-        svi.mixture_fit(jax.random.key(1), x[:, :1], start, 1, 10, 5.0)
-    with pytest.raises(ValueError, match="prior_scale"):
-        svi.mixture_fit(jax.random.key(1), x, start, 1, 10, -5.0)
-    with pytest.raises(ValueError, match="NaN"):
-        svi.mixture_fit(jax.random.key(1), x.at[0, 0].set(jnp.inf), start, 1, 10, 5.0)
-    data, log_prior, log_lik = _regression_problem()
-    params = families.normal.init(jnp.zeros(3), 1.0)
-    with pytest.raises(ValueError, match="leading axis"):
-        svi.minibatch_fit(jax.random.key(0), families.normal, params, log_prior, log_lik,
-                          (data[0], data[1][:10]), 1, 10, optax.adam(0.01))
-    with pytest.raises(TypeError, match="optimizer"):
-        svi.minibatch_fit(jax.random.key(0), families.normal, params, log_prior, log_lik, data,
-                          1, 10, "adam")
-    with pytest.raises(ValueError, match="devices"):
-        svi.minibatch_fit(jax.random.key(0), families.normal, params, log_prior, log_lik, data,
-                          1, 10, optax.adam(0.01), devices=[])
-    with pytest.raises(TypeError, match="devices"):
-        svi.mixture_fit(jax.random.key(1), x, start, 1, 10, 5.0, devices="cpu")

@@ -151,17 +151,14 @@ def synthetic_mixture(key, n, means, scales=1.0, weights=None):
     k, d = means.shape
     if k < 1 or d < 1:
         raise ValueError(f"means must have shape (K, D) with K, D >= 1, got {means.shape}")
-    scales = _checks.array(scales, "scales", ndim=(0, 1))
+    scales = _checks.positive_entries(scales, "scales", ndim=(0, 1))
     if scales.ndim == 1 and scales.shape != (k,):
         raise ValueError(f"scales must be a number or have shape ({k},), got {scales.shape}")
     scales = jnp.broadcast_to(scales, (k,))                               # (K,)
-    if bool(jnp.any(scales <= 0)):
-        raise ValueError("scales must all be > 0")
     if weights is None:
         weights = jnp.full(k, 1.0 / k)
-    weights = _checks.array(weights, "weights", ndim=1, shape=(k,))
-    if bool(jnp.any(weights < 0)) or abs(float(jnp.sum(weights)) - 1.0) > 1e-5:
-        raise ValueError("weights must be non-negative and sum to 1")
+    weights = _checks.array(weights, "weights", shape=(k,))
+    weights = _checks.simplex(weights, "weights", atol=1e-5)
     key_c, key_x = jax.random.split(key)
     labels = jax.random.choice(key_c, k, (n,), p=weights)                 # (n,)
     noise = jax.random.normal(key_x, (n, d))                              # (n, D)
@@ -182,7 +179,15 @@ def minibatches(key, n, batch_size):
     Returns
     -------
     Array of int, shape (n // batch_size, batch_size)
+
+    Raises
+    ------
+    ValueError
+        If ``batch_size`` is not between 1 and ``n``.
     """
+    key = _checks.key(key)
+    n = _checks.positive_int(n, "n")
+    batch_size = _checks.batch_size(batch_size, n)
     num_batches = n // batch_size
     perm = jax.random.permutation(key, n)                                 # (n,)
     return perm[:num_batches * batch_size].reshape(num_batches, batch_size)

@@ -5,20 +5,25 @@ visible, and the CPU otherwise; no chapter code changes. :func:`setup` asks
 for full-precision matrix products, so TF32 on recent GPUs does not change
 the printed digits.
 
-The minibatch fits (:func:`vibook.svi.minibatch_fit`,
-:func:`vibook.svi.mixture_fit`, :func:`vibook.vae.fit`) run *data-parallel*
-over all local devices with ``jax.sharding``. The data set and the
-parameters are replicated on every device; :func:`batch_sharding` lays a
-one-axis mesh over the devices and :func:`shard_batch` splits each minibatch
-along its batch axis, so every device does the per-example work of its slice.
-XLA's SPMD partitioner then all-reduces the sums over the minibatch (the ELBO
-and its gradient), and every device applies the same update.
+Data parallelism is opt-in, with one helper. Inside
+``with device.data_parallel(batch_size):`` the minibatch fits
+(:func:`vibook.svi.fit`, :func:`vibook.vi.minibatch_fit`, :func:`vibook.vae.fit`)
+run *data-parallel* with ``jax.sharding``: :func:`data_parallel` sets a
+one-axis mesh named ``"batch"`` over the largest number of the local devices
+that divides ``batch_size`` (not necessarily all of them), and the fits split
+each minibatch along its batch axis over that mesh, so every device does the
+per-example work of its slice. XLA's SPMD partitioner then all-reduces the
+sums over the minibatch (the ELBO and its gradient); the data set and the
+parameters are replicated, and every device applies the same update. Outside
+the block nothing is sharded.
 """
 
+import contextlib
 import os
 
 import jax
-from jax.sharding import Mesh, NamedSharding, PartitionSpec
+import numpy as np
+from jax.sharding import Mesh, PartitionSpec
 
 from vibook import _checks
 
@@ -40,6 +45,8 @@ def setup(cache=True):
     cache : bool
         Use the persistent compilation cache.
     """
+    if not isinstance(cache, (bool, np.bool_)):
+        raise TypeError(f"cache must be True or False, got {cache!r}")
     jax.config.update("jax_default_matmul_precision", "highest")
     if cache:
         enable_compilation_cache()
@@ -58,6 +65,8 @@ def enable_compilation_cache(folder=None):
     """
     if os.environ.get("VIBOOK_NO_CACHE"):
         return None
+    if folder is not None and not isinstance(folder, (str, os.PathLike)):
+        raise TypeError(f"folder must be a path (str or pathlib.Path), got {type(folder).__name__}")
     folder = os.fspath(folder) if folder is not None else cache_dir()
     try:
         os.makedirs(folder, exist_ok=True)
@@ -85,7 +94,12 @@ def cache_dir():
 
 
 def describe():
-    """A one-line description of JAX's backend and devices, e.g. ``'cpu: TFRT_CPU_0'``."""
+    """A one-line description of JAX's version, backend and devices (returned, not printed).
+
+    Each device is listed as ``kind (platform:id)``, e.g.
+    ``'JAX 0.10.2 on cpu: cpu (cpu:0)'`` or
+    ``'JAX 0.10.2 on gpu: NVIDIA H200 (gpu:0)'``.
+    """
     devices = ", ".join(f"{d.device_kind} ({d.platform}:{d.id})" for d in jax.devices())
     return f"JAX {jax.__version__} on {jax.default_backend()}: {devices}"
 
@@ -106,53 +120,60 @@ def _check_devices(devices):
     return devices
 
 
-def batch_sharding(batch_size, devices=None):
-    """Split a minibatch of ``batch_size`` examples along its first axis over ``devices``.
+def data_parallel(batch_size, devices=None):
+    """Run the minibatch fits inside the ``with`` block data-parallel over several devices.
 
-    The mesh uses the largest number of the leading ``devices`` that divides
-    ``batch_size`` evenly: 4 devices and ``batch_size = 10`` give a mesh of 2.
+    .. code-block:: python
+
+        with device.data_parallel(64):
+            params, trace = vae.fit(key, params, x_train, 10, 64, optimizer)
+
+    The mesh holds the largest number :math:`k` of the leading ``devices``
+    that divides ``batch_size`` evenly, so that every device gets the same
+    share of each minibatch: 4 devices and ``batch_size = 64`` give
+    :math:`k = 4`, ``batch_size = 10`` gives :math:`k = 2`, ``batch_size = 7``
+    gives :math:`k = 1`. With :math:`k = 1` (in particular on a machine with
+    one device) the block changes nothing. Use the same ``batch_size`` in the
+    fits inside the block. Results agree with one device up to the order of
+    floating-point sums.
 
     Parameters
     ----------
     batch_size : int
-        The size of the axis that is split.
+        The minibatch size of the fits run inside the block.
     devices : sequence of jax.Device, optional
         The devices to use; all local devices (``jax.local_devices()``) by default.
 
     Returns
     -------
-    jax.sharding.NamedSharding or None
-        ``PartitionSpec("batch")`` on a one-axis mesh named ``"batch"``, or
-        ``None`` when only one device would be used: then the computation stays
-        where JAX puts it by default, with no sharding at all.
+    context manager
+        Entering it yields the ``jax.sharding.Mesh`` (one axis, ``"batch"``),
+        or ``None`` when :math:`k = 1`.
     """
     batch_size = _checks.positive_int(batch_size, "batch_size")
     devices = _check_devices(devices)
     size = max(k for k in range(1, len(devices) + 1) if batch_size % k == 0)
-    if size == 1:
-        return None
-    return NamedSharding(Mesh(devices[:size], ("batch",)), PartitionSpec("batch"))
+    return _use_mesh(None if size == 1 else Mesh(devices[:size], ("batch",)))
 
 
-def shard_batch(tree, sharding):
-    """Constrain every leaf of ``tree`` (leading axis: the batch) to ``sharding``.
+@contextlib.contextmanager
+def _use_mesh(mesh):
+    if mesh is None:
+        yield None
+        return
+    with jax.set_mesh(mesh):
+        yield mesh
 
-    For use inside ``jax.jit``: XLA then partitions the per-example work along
-    the batch axis and inserts the all-reduce for sums over it. The identity
-    when ``sharding`` is ``None``.
+
+def _shard_batch(tree):
+    """Split every leaf of ``tree`` along its leading (batch) axis over the ``"batch"`` mesh.
+
+    Called by the minibatch fits inside ``jax.jit`` on each minibatch: within
+    :func:`data_parallel` XLA then partitions the per-example work along the
+    batch axis and inserts the all-reduce for sums over it. The identity
+    outside :func:`data_parallel`.
     """
-    if sharding is None:
+    mesh = jax.sharding.get_abstract_mesh()
+    if mesh.empty or "batch" not in mesh.axis_names:
         return tree
-    return jax.lax.with_sharding_constraint(tree, sharding)
-
-
-def replicate(tree, sharding):
-    """Put a copy of every leaf of ``tree`` on each device of ``sharding``'s mesh.
-
-    Call it on the arguments of a jitted function that shards with
-    ``sharding``, so that arrays already placed on one device do not clash with
-    the mesh. The identity when ``sharding`` is ``None``.
-    """
-    if sharding is None:
-        return tree
-    return jax.device_put(tree, NamedSharding(sharding.mesh, PartitionSpec()))
+    return jax.lax.with_sharding_constraint(tree, PartitionSpec("batch"))

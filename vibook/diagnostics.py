@@ -54,24 +54,11 @@ def khat_threshold(num_draws):
 
 def _log_weights(log_weights):
     """A 1-D array of at least MIN_DRAWS log weights; -inf allowed, NaN and +inf not."""
-    if isinstance(log_weights, (str, bytes)) or log_weights is None:
-        raise TypeError("log_weights must be a 1-D array of numbers, "
-                        f"got {type(log_weights).__name__}")
-    lw = jnp.asarray(log_weights)
-    if not jnp.issubdtype(lw.dtype, jnp.floating):
-        lw = lw.astype(jnp.result_type(float))
-    if lw.ndim != 1:
-        raise ValueError(f"log_weights must be a 1-D array of S draws, got shape {lw.shape}")
+    lw = _checks.array(log_weights, "log_weights", ndim=1, traced=True, allow_neg_inf=True)
     if lw.shape[0] < MIN_DRAWS:
         raise ValueError(f"log_weights must hold at least {MIN_DRAWS} draws for the "
                          f"Pareto tail fit, got {lw.shape[0]}")
-    if _checks.is_concrete(lw):
-        values = np.asarray(lw)
-        if np.any(np.isnan(values)) or np.any(values == np.inf):
-            raise ValueError("log_weights must not contain NaN or +inf "
-                             "(-inf is allowed: a draw of zero weight)")
-        if not np.any(np.isfinite(values)):
-            raise ValueError("log_weights must contain at least one finite value")
+    _checks.check(jnp.any(jnp.isfinite(lw)), "log_weights must contain at least one finite value")
     return lw
 
 
@@ -110,6 +97,9 @@ def gpd_fit(x):
     x = _checks.array(x, "x", ndim=1)
     if x.shape[0] < 5:
         raise ValueError(f"x must hold at least 5 exceedances, got {x.shape[0]}")
+    values = np.asarray(x) if _checks.is_concrete(x) else None   # NumPy: no tracing under jit
+    if values is not None and not (np.all(np.diff(values) >= 0) and values[-1] > 0):
+        raise ValueError("x must be sorted in increasing order with a positive largest value")
     n = x.shape[0]
     m = 30 + int(math.sqrt(n))
     j = jnp.arange(1, m + 1, dtype=x.dtype)
@@ -128,6 +118,10 @@ def gpd_quantile(p, k, sigma):
     r"""The GPD's inverse CDF, :math:`\sigma\,((1 - p)^{-k} - 1)/k`
     (:math:`-\sigma\log(1 - p)` at :math:`k = 0`)."""
     p = _checks.array(p, "p")
+    if _checks.is_concrete(p) and not np.all((np.asarray(p) >= 0) & (np.asarray(p) < 1)):
+        raise ValueError("p must lie in [0, 1)")
+    k = _checks.finite(k, "k")
+    sigma = _checks.positive(sigma, "sigma")
     tiny = jnp.abs(k) < jnp.finfo(p.dtype).eps
     safe_k = jnp.where(tiny, 1.0, k)
     return sigma * jnp.where(tiny, -jnp.log1p(-p), jnp.expm1(-safe_k * jnp.log1p(-p)) / safe_k)

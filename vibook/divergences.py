@@ -18,14 +18,7 @@ from vibook import _checks, marginal
 
 
 def _positive_arrays(**values):
-    out = []
-    for name, value in values.items():
-        value = _checks.array(value, name)
-        # NumPy, not jnp: a concrete array closed over inside jit must not be traced.
-        if _checks.is_concrete(value) and not np.all(np.asarray(value) > 0):
-            raise ValueError(f"{name} must be > 0, got {value}")
-        out.append(value)
-    return out
+    return [_checks.positive_entries(value, name) for name, value in values.items()]
 
 
 def _same_shape(**values):
@@ -85,10 +78,16 @@ def kl_monte_carlo(key, sample_p, log_p, log_q, n):
     n = _checks.positive_int(n, "n")
     if n < 2:
         raise ValueError(f"n must be at least 2 to estimate a standard error, got {n}")
-    for name, fn in [("sample_p", sample_p), ("log_p", log_p), ("log_q", log_q)]:
-        _checks.function(fn, name)
-    z = sample_p(key, n)
-    terms = log_p(z) - log_q(z)                                      # (n,)
+    _checks.function(sample_p, "sample_p", "sample_p(key, n)")
+    _checks.function(log_p, "log_p", "log_p(z)")
+    _checks.function(log_q, "log_q", "log_q(z)")
+    z = _checks.user_output(sample_p(key, n), "sample_p", f"sample_p(key, n) with n = {n}",
+                            shape=(n, ...))                          # (n,) + event
+    usage = f"{{}}(z) for p's draws z of shape {z.shape}"
+    terms = (_checks.user_output(log_p(z), "log_p", usage.format("log_p"), shape=(n,))
+             # log q = -inf where q misses p's support: the KL is then +inf, correctly.
+             - _checks.user_output(log_q(z), "log_q", usage.format("log_q"), shape=(n,),
+                                   allow_neg_inf=True))                 # (n,)
     return jnp.mean(terms), jnp.std(terms, ddof=1) / jnp.sqrt(n)
 
 
@@ -113,16 +112,11 @@ def kl_grid(log_p, log_q, grid):
         Strictly increasing points.
     """
     grid, weights = marginal.trapezoid_weights(grid)                  # (K,), (K,)
-    log_p, log_q = (jnp.asarray(v, dtype=float) for v in (log_p, log_q))
+    log_p, log_q = (_checks.array(v, name, shape=grid.shape, allow_neg_inf=True)
+                    for v, name in ((log_p, "log_p"), (log_q, "log_q")))
     for name, v in [("log_p", log_p), ("log_q", log_q)]:
-        if v.shape != grid.shape:
-            raise ValueError(f"{name} must have the grid's shape {grid.shape}, got {v.shape}")
-        if _checks.is_concrete(v):
-            v = np.asarray(v)
-            if np.any(np.isnan(v) | (v == np.inf)):
-                raise ValueError(f"{name} must not contain NaN or +inf")
-            if np.all(v == -np.inf):
-                raise ValueError(f"{name} is -inf at every grid point: nothing to normalise")
+        if _checks.is_concrete(v) and np.all(np.asarray(v) == -np.inf):
+            raise ValueError(f"{name} is -inf at every grid point: nothing to normalise")
     log_w = jnp.log(weights)
     log_p = log_p - logsumexp(log_p + log_w)
     log_q = log_q - logsumexp(log_q + log_w)

@@ -22,23 +22,32 @@ Monte Carlo estimate of :math:`\mathcal L` and whose **gradient** in
 * :func:`renyi`: the variational Rényi bound of order :math:`\alpha`, from
   the ELBO (:math:`\alpha \to 1`) to :math:`\log p(x)` (:math:`\alpha = 0`).
 
-:func:`exponential_normal` is the exact ELBO of the family
-:math:`q = \mathrm{Exp}(\phi)` for :class:`vibook.models.ExponentialNormal`.
+The exact ELBO of the family :math:`q = \mathrm{Exp}(\phi)` for
+:class:`vibook.models.ExponentialNormal` is its method ``elbo``.
 """
 
 import jax
 import jax.numpy as jnp
 
 from vibook import _checks
-from vibook.models import ExponentialNormal, _data
 
 
 def _draw(key, params, family, n, fns):
+    """Check the arguments every estimator shares; return ``n`` draws ``z ~ q``, ``(n,) + event``."""
     key = _checks.key(key)
+    family = _checks.family(family)
     n = _checks.positive_int(n, "n")
     for name, fn in fns.items():
-        _checks.function(fn, name)
+        _checks.function(fn, name, f"{name}(params)" if name == "kl_to_prior" else f"{name}(z)")
     return family.sample(key, params, n)                             # (n,) + event
+
+
+def _per_draw(log_p, name, z, allow_neg_inf=False):
+    """Check a user function's output on the draws ``z``: one value per draw, shape ``(n,)``."""
+    hint = (". It must return one value per draw, not their sum: write it for a batch of "
+            f"draws, or pass jax.vmap({name}) if it takes one z")
+    return _checks.user_output(log_p, name, f"{name}(z) for z of shape {z.shape}",
+                               shape=z.shape[:1], allow_neg_inf=allow_neg_inf, hint=hint)
 
 
 def reparam(key, params, log_joint, family, n=1):
@@ -54,10 +63,19 @@ def reparam(key, params, log_joint, family, n=1):
     params : pytree
         The family's parameters.
     log_joint : callable
-        ``log_joint(z)``: :math:`\log p(z, x)` with ``x`` fixed, one value per draw.
+        ``log_joint(z)``: :math:`\log p(z, x)` with ``x`` fixed, one value per
+        draw: ``z`` has shape ``(n,) + event`` and the output shape ``(n,)``.
     family : vibook.families.Family
+        E.g. ``vibook.families.normal``.
     n : int
         Number of draws.
+
+    Raises
+    ------
+    ValueError
+        If ``log_joint`` returns a shape other than ``(n,)`` (e.g. the sum over
+        the draws) or NaN/inf; under ``jit`` the values are checked on the
+        device (see :mod:`vibook._checks`).
     """
     return jnp.mean(_log_weights(key, params, log_joint, family, n))
 
@@ -75,7 +93,7 @@ def reparam_entropy(key, params, log_joint, family, n=1):
     :math:`q_\phi = p(z \mid x)` its variance is zero (Roeder et al. 2017).
     """
     z = _draw(key, params, family, n, {"log_joint": log_joint})
-    return jnp.mean(log_joint(z)) + family.entropy(params)
+    return jnp.mean(_per_draw(log_joint(z), "log_joint", z)) + family.entropy(params)
 
 
 def reparam_kl(key, params, log_likelihood, kl_to_prior, family, n=1):
@@ -91,7 +109,9 @@ def reparam_kl(key, params, log_likelihood, kl_to_prior, family, n=1):
     """
     fns = {"log_likelihood": log_likelihood, "kl_to_prior": kl_to_prior}
     z = _draw(key, params, family, n, fns)
-    return jnp.mean(log_likelihood(z)) - kl_to_prior(params)
+    kl = _checks.user_output(kl_to_prior(params), "kl_to_prior", "kl_to_prior(params)",
+                             shape=())
+    return jnp.mean(_per_draw(log_likelihood(z), "log_likelihood", z)) - kl
 
 
 def score_function(key, params, log_joint, family, n=1, baseline=None):
@@ -115,14 +135,14 @@ def score_function(key, params, log_joint, family, n=1, baseline=None):
     """
     z = jax.lax.stop_gradient(_draw(key, params, family, n, {"log_joint": log_joint}))
     log_q = family.log_prob(params, z)                               # (n,)
-    f = jax.lax.stop_gradient(log_joint(z) - log_q)                  # (n,)
+    f = jax.lax.stop_gradient(_per_draw(log_joint(z), "log_joint", z) - log_q)   # (n,)
     if baseline is None:
         b = 0.0
     elif isinstance(baseline, str):
         if baseline != "mean":
             raise ValueError(f'baseline must be None, a number or "mean", got {baseline!r}')
         if f.shape[0] < 2:
-            raise ValueError('baseline="mean" needs n >= 2 draws')
+            raise ValueError(f'baseline="mean" needs n >= 2 draws, got n = {f.shape[0]}')
         b = (jnp.sum(f) - f) / (f.shape[0] - 1)
     else:
         b = _checks.finite(baseline, "baseline")
@@ -130,66 +150,10 @@ def score_function(key, params, log_joint, family, n=1, baseline=None):
     return jnp.mean(f) + surrogate - jax.lax.stop_gradient(surrogate)
 
 
-def exponential_normal(model, x, rate):
-    r"""The exact ELBO of :math:`q(z) = \mathrm{Exp}(\phi)` for the exponential–normal model.
-
-    With prior rate :math:`\lambda`, noise :math:`\sigma` and data
-    :math:`x_1, \dots, x_N`, using :math:`\mathbb{E}_q[z] = 1/\phi` and
-    :math:`\mathbb{E}_q[z^2] = 2/\phi^2`:
-
-    .. math::
-
-        \mathcal L(\phi)
-        = \underbrace{\log\lambda - \frac{\lambda}{\phi}}_{\mathbb{E}_q \log p(z)}
-        - \sum_i \Big[\tfrac12 \log(2\pi\sigma^2)
-          + \frac{x_i^2 - 2x_i/\phi + 2/\phi^2}{2\sigma^2}\Big]
-        + \underbrace{1 - \log\phi}_{\mathbb{H}[q]}.
-
-    Parameters
-    ----------
-    model : vibook.models.ExponentialNormal
-    x : float or array of shape (N,)
-        The data.
-    rate : float or Array
-        :math:`\phi > 0` (any shape; evaluated elementwise).
-    """
-    if not isinstance(model, ExponentialNormal):
-        raise TypeError(f"model must be an ExponentialNormal, got {type(model).__name__}")
-    x = _data(x)
-    phi = _checks.array(rate, "rate")
-    if _checks.is_concrete(phi) and not bool(jnp.all(phi > 0)):
-        raise ValueError(f"rate must be > 0, got {phi}")
-    lam, var = model.rate, model.noise_scale**2
-    n, s1, s2 = x.shape[0], jnp.sum(x), jnp.sum(x**2)
-    expected_log_prior = jnp.log(lam) - lam / phi
-    expected_log_lik = (-0.5 * n * jnp.log(2 * jnp.pi * var)
-                        - (s2 - 2 * s1 / phi + 2 * n / phi**2) / (2 * var))
-    return expected_log_prior + expected_log_lik + 1.0 - jnp.log(phi)
-
-
-def exponential_normal_optimal_rate(model, x):
-    r"""The maximiser :math:`\phi^*` of :func:`exponential_normal`, in closed form.
-
-    Setting :math:`d\mathcal L/du = 0` for :math:`u = 1/\phi` gives
-    :math:`\frac{2N}{\sigma^2} u^2 + (\lambda - \frac{\sum_i x_i}{\sigma^2}) u - 1 = 0`,
-    whose positive root is :math:`u^* = 1/\phi^*`.
-    """
-    if not isinstance(model, ExponentialNormal):
-        raise TypeError(f"model must be an ExponentialNormal, got {type(model).__name__}")
-    x = _data(x)
-    var = model.noise_scale**2
-    a, b = 2 * x.shape[0] / var, model.rate - jnp.sum(x) / var
-    u = (-b + jnp.sqrt(b**2 + 4 * a)) / (2 * a)
-    return 1.0 / u
-
-
-def _log_weights(key, params, log_joint, family, n):
+def _log_weights(key, params, log_joint, family, n, allow_neg_inf=False):
     """``log w_i = log p(z_i, x) - log q(z_i)`` for ``n`` draws ``z_i ~ q``, shape ``(n,)``."""
     z = _draw(key, params, family, n, {"log_joint": log_joint})
-    log_p = jnp.asarray(log_joint(z))
-    if log_p.shape != (n,):
-        raise ValueError(f"log_joint(z) must have shape ({n},), one value per draw, "
-                         f"got {log_p.shape}")
+    log_p = _per_draw(log_joint(z), "log_joint", z, allow_neg_inf)
     return log_p - family.log_prob(params, z)                       # (n,)
 
 
@@ -222,7 +186,7 @@ def importance_weighted(key, params, log_joint, family, k, n=1):
     """
     k = _checks.positive_int(k, "k")
     n = _checks.positive_int(n, "n")
-    log_w = _log_weights(key, params, log_joint, family, n * k).reshape(n, k)   # (n, k)
+    log_w = _log_weights(key, params, log_joint, family, n * k, True).reshape(n, k)  # (n, k)
     return jnp.mean(jax.nn.logsumexp(log_w, axis=1) - jnp.log(k))
 
 
@@ -262,7 +226,8 @@ def renyi(key, params, log_joint, family, alpha, n=1):
         Number of draws.
     """
     alpha = _checks.finite(alpha, "alpha")
-    log_w = _log_weights(key, params, log_joint, family, _checks.positive_int(n, "n"))
+    log_w = _log_weights(key, params, log_joint, family, _checks.positive_int(n, "n"),
+                         allow_neg_inf=True)
     at_one = alpha == 1
     one_minus = jnp.where(at_one, 1.0, 1.0 - alpha)
     vr = (jax.nn.logsumexp(one_minus * log_w) - jnp.log(log_w.shape[0])) / one_minus

@@ -17,16 +17,24 @@ Rubin 1977; Neal & Hinton 1998).
 For a mixture of :math:`K` full-covariance Gaussians,
 :math:`p(x_i \mid \theta) = \sum_k \pi_k \mathcal{N}(x_i; \mu_k, \Sigma_k)`, and
 both steps are in closed form (Bishop 2006, §9.2.2). The E-step works in log
-space (log-sum-exp); the loop runs in ``jax.lax.scan`` under ``jit``.
+space (log-sum-exp). The algorithm follows the package's contract:
+:func:`init`, :func:`step` and :func:`fit` (``lax.scan``), each reporting an
+:class:`EMInfo`; :func:`fit_gmm` is the short form returning the parameters
+and the log-likelihood trace, and :func:`sklearn_fit` runs scikit-learn's EM
+from the same start, for comparison.
+
+Every objective here is a **mean per data point** (divided by :math:`N`), as
+scikit-learn's ``score`` is.
 """
 
 from typing import NamedTuple
 
 import jax
 import jax.numpy as jnp
+import numpy as np
 from jax.scipy.special import logsumexp, xlogy
 
-from vibook import _checks, _linalg, _scan
+from vibook import _checks, _linalg, _scan, _sklearn
 
 
 class GMMParams(NamedTuple):
@@ -64,32 +72,56 @@ class EMState(NamedTuple):
     log_joint: jax.Array
 
 
+class EMInfo(NamedTuple):
+    """What one :func:`step` reports.
+
+    Attributes
+    ----------
+    log_likelihood : Array
+        Scalar. :math:`\\frac1N\\log p(x \\mid \\theta_{t+1})`, the log-likelihood
+        of the new parameters as a **mean per data point**; it never decreases
+        from step to step.
+    """
+
+    log_likelihood: jax.Array
+
+
 # ------------------------------------------------------------------ checks ---
 
 def _check_params(params, x, name="params"):
     """Shapes always; weights and positive-definiteness when values are concrete."""
-    if not isinstance(params, GMMParams):
-        raise TypeError(f"{name} must be a GMMParams(weights, means, covs), "
-                        f"got {type(params).__name__}")
+    _checks.state(params, GMMParams, "vibook.em.init_gmm or GMMParams(weights, means, covs)",
+                  name=name)
     d = x.shape[1]
-    w = _checks.array(params.weights, f"{name}.weights", ndim=1)
+    w = _checks.positive_entries(params.weights, f"{name}.weights", ndim=1)
+    _checks.simplex(w, f"{name}.weights")
     k = w.shape[0]
     if k > x.shape[0]:
         raise ValueError(f"{name} has K = {k} components, "
                          f"more than the N = {x.shape[0]} data points")
     mu = _checks.array(params.means, f"{name}.means", shape=(k, d))
     cov = _checks.array(params.covs, f"{name}.covs", shape=(k, d, d))
-    if _checks.is_concrete(w) and (bool(jnp.any(w <= 0)) or abs(float(jnp.sum(w)) - 1) > 1e-4):
-        raise ValueError(f"{name}.weights must be > 0 and sum to 1, got {w}")
-    if _checks.is_concrete(cov):
-        if not bool(jnp.allclose(cov, jnp.swapaxes(cov, 1, 2), rtol=1e-5, atol=1e-6)):
-            raise ValueError(f"{name}.covs must be symmetric")
-        if not bool(jnp.all(jnp.isfinite(jnp.linalg.cholesky(cov)))):
-            raise ValueError(f"{name}.covs must be positive definite")
+    _checks.spd(cov, f"{name}.covs", ndim=3)
     return GMMParams(w, mu, cov)
 
 
+def _check_resp(resp, x):
+    resp = _checks.array(resp, "resp", ndim=2, shape=(x.shape[0], None))
+    return _checks.simplex(resp, "resp")
+
+
 # ------------------------------------------------------------- densities ---
+
+def _log_joint(x, params):
+    w, mu, cov = params
+    d = x.shape[1]
+    chol = jnp.linalg.cholesky(cov)                                       # (K, D, D)
+    eye = jnp.broadcast_to(jnp.eye(d, dtype=chol.dtype), chol.shape)
+    prec_chol = jnp.swapaxes(jax.scipy.linalg.solve_triangular(chol, eye, lower=True), 1, 2)
+    half_log_det = jnp.sum(jnp.log(jnp.diagonal(chol, axis1=1, axis2=2)), axis=1)   # (K,)
+    return ((jnp.log(w) - 0.5 * d * jnp.log(2 * jnp.pi) - half_log_det)[None, :]
+            - 0.5 * _linalg.sq_norms(x, mu, prec_chol))                    # (N, K)
+
 
 def log_joint(x, params):
     r"""Log joint of each point and component,
@@ -112,14 +144,7 @@ def log_joint(x, params):
     Array, shape (N, K)
     """
     x = _checks.data(x)
-    w, mu, cov = _check_params(params, x)
-    d = x.shape[1]
-    chol = jnp.linalg.cholesky(cov)                                       # (K, D, D)
-    eye = jnp.broadcast_to(jnp.eye(d, dtype=chol.dtype), chol.shape)
-    prec_chol = jnp.swapaxes(jax.scipy.linalg.solve_triangular(chol, eye, lower=True), 1, 2)
-    half_log_det = jnp.sum(jnp.log(jnp.diagonal(chol, axis1=1, axis2=2)), axis=1)   # (K,)
-    return ((jnp.log(w) - 0.5 * d * jnp.log(2 * jnp.pi) - half_log_det)[None, :]
-            - 0.5 * _linalg.sq_norms(x, mu, prec_chol))                    # (N, K)
+    return _log_joint(x, _check_params(params, x))
 
 
 def log_likelihood(x, params):
@@ -134,6 +159,7 @@ def log_likelihood(x, params):
     Returns
     -------
     Array, scalar
+        The log-likelihood, a mean per data point.
     """
     return jnp.mean(logsumexp(log_joint(x, params), axis=1))
 
@@ -147,6 +173,11 @@ def responsibilities(x, params):
         - \log\sum_j \pi_j \mathcal{N}(x_i; \mu_j, \Sigma_j)
 
     (Bishop 2006, eq. 9.23), in log space.
+
+    Parameters
+    ----------
+    x : array_like, shape (N, D)
+    params : GMMParams
 
     Returns
     -------
@@ -166,7 +197,7 @@ def elbo(x, params, resp):
         &\le \frac1N \log p(x \mid \theta),
 
     with equality exactly when ``resp`` equals ``responsibilities(x, params)``,
-    the E-step (Neal & Hinton 1998). Both are per data point.
+    the E-step (Neal & Hinton 1998).
 
     Parameters
     ----------
@@ -178,16 +209,23 @@ def elbo(x, params, resp):
     Returns
     -------
     elbo : Array, scalar
+        :math:`\mathcal{L}(q, \theta)`, a mean per data point.
     log_lik : Array, scalar
+        :math:`\frac1N\log p(x \mid \theta)`, a mean per data point.
     """
-    lj = log_joint(x, params)
-    resp = _checks.array(resp, "resp", shape=lj.shape)
-    if _checks.is_concrete(resp) and not (
-            bool(jnp.all(resp >= 0))
-            and bool(jnp.allclose(jnp.sum(resp, axis=1), 1.0, atol=1e-4))):
-        raise ValueError("resp must have rows that are distributions (>= 0, summing to 1)")
+    x = _checks.data(x)
+    lj = _log_joint(x, _check_params(params, x))
+    resp = _checks.array(_check_resp(resp, x), "resp", shape=lj.shape)
     bound = jnp.mean(jnp.sum(resp * lj - xlogy(resp, resp), axis=1))
     return bound, jnp.mean(logsumexp(lj, axis=1))
+
+
+def _m_step(x, resp, reg_covar):
+    nk = jnp.sum(resp, axis=0) + 10 * jnp.finfo(resp.dtype).eps        # (K,)
+    means = (resp.T @ x) / nk[:, None]                                    # (K, D)
+    covs = _linalg.scatter(x, resp, means) / nk[:, None, None]
+    covs = covs + reg_covar * jnp.eye(x.shape[1])[None, :, :]             # (K, D, D)
+    return GMMParams(nk / x.shape[0], means, covs)
 
 
 def m_step(x, resp, reg_covar=0.0):
@@ -209,73 +247,88 @@ def m_step(x, resp, reg_covar=0.0):
     ----------
     x : array_like, shape (N, D)
     resp : array_like, shape (N, K)
+        Rows are distributions over the components.
     reg_covar : float
+        :math:`\epsilon \ge 0`.
 
     Returns
     -------
     GMMParams
     """
     x = _checks.data(x)
-    resp = _checks.array(resp, "resp", ndim=2, shape=(x.shape[0], None))
+    resp = _check_resp(resp, x)
     _checks.nonnegative(reg_covar, "reg_covar")
-    nk = jnp.sum(resp, axis=0) + 10 * jnp.finfo(resp.dtype).eps        # (K,)
-    means = (resp.T @ x) / nk[:, None]                                    # (K, D)
-    covs = _linalg.scatter(x, resp, means) / nk[:, None, None]
-    covs = covs + reg_covar * jnp.eye(x.shape[1])[None, :, :]             # (K, D, D)
-    return GMMParams(nk / x.shape[0], means, covs)
+    return _m_step(x, resp, reg_covar)
 
 
 # --------------------------------------------------------------- the loop ---
 
-def em_init(x, params):
+def init(x, params):
     """Start EM from ``params`` (checked): computes their log joint.
 
     Parameters
     ----------
     x : array_like, shape (N, D)
     params : GMMParams
+        :math:`\\theta_0`, e.g. from :func:`init_gmm`.
 
     Returns
     -------
     EMState
     """
     x = _checks.data(x)
-    params = _check_params(params, x, "init")
-    return EMState(params, log_joint(x, params))
+    params = _check_params(params, x)
+    return EMState(params, _log_joint(x, params))
 
 
-def em_step(state, x, reg_covar=0.0):
+def _step(state, x, reg_covar):
+    resp = jax.nn.softmax(state.log_joint, axis=1)                         # (N, K)
+    params = _m_step(x, resp, reg_covar)
+    lj = _log_joint(x, params)                                            # (N, K)
+    return EMState(params, lj), EMInfo(jnp.mean(logsumexp(lj, axis=1)))
+
+
+def step(state, x, reg_covar=0.0):
     """One EM iteration: E-step from the stored log joint, M-step, new log joint.
 
     Parameters
     ----------
     state : EMState
+        From :func:`init` or a previous step.
     x : array_like, shape (N, D)
     reg_covar : float
+        Covariance floor :math:`\\epsilon \\ge 0` (:func:`m_step`).
 
     Returns
     -------
     state : EMState
         Holds :math:`\\theta_{t+1}`, the parameters this iteration produced.
-    log_lik : Array, scalar
-        Mean log-likelihood per point of :math:`\\theta_{t+1}`.
+    info : EMInfo
+        ``info.log_likelihood``: the log-likelihood of :math:`\\theta_{t+1}`,
+        a mean per data point.
     """
-    resp = jax.nn.softmax(state.log_joint, axis=1)                         # (N, K)
-    params = m_step(x, resp, reg_covar)
-    lj = log_joint(x, params)                                             # (N, K)
-    return EMState(params, lj), jnp.mean(logsumexp(lj, axis=1))
+    x = _checks.data(x)
+    _checks.state(state, EMState, "vibook.em.init")
+    params = _check_params(state.params, x, "state.params")
+    k = params.weights.shape[0]
+    lj = _checks.array(state.log_joint, "state.log_joint", shape=(x.shape[0], k))
+    _checks.nonnegative(reg_covar, "reg_covar")
+    state, info = _step(EMState(params, lj), x, reg_covar)
+    _checks.finite_objective(info.log_likelihood, "log-likelihood", "a component collapsed "
+                             "onto too few points (use reg_covar > 0), or x holds NaN or inf")
+    return state, info
 
 
-def fit_gmm(x, init, num_iters, reg_covar=0.0):
-    r"""Fit a Gaussian mixture by EM, from ``init``, for exactly ``num_iters`` iterations.
+def fit(x, params, num_steps, reg_covar=0.0):
+    r"""Run EM from ``params`` for exactly ``num_steps`` iterations in ``lax.scan``.
 
     Parameters
     ----------
     x : array_like, shape (N, D)
         The data.
-    init : GMMParams
+    params : GMMParams
         The starting parameters :math:`\theta_0` (e.g. from :func:`init_gmm`).
-    num_iters : int
+    num_steps : int
         Number of EM iterations (no early stopping).
     reg_covar : float
         Covariance floor :math:`\epsilon \ge 0` added in every M-step
@@ -283,9 +336,47 @@ def fit_gmm(x, init, num_iters, reg_covar=0.0):
 
     Returns
     -------
+    state : EMState
+        Holds :math:`\theta_T`, after ``num_steps`` iterations.
+    info : EMInfo
+        ``info.log_likelihood``, shape (num_steps,): entry :math:`t` is
+        :math:`\frac1N\log p(x \mid \theta_{t+1})`, a mean per data point,
+        of the parameters produced by iteration :math:`t+1`; so the last entry
+        belongs to the returned parameters. It never decreases.
+
+    Raises
+    ------
+    FloatingPointError
+        If the log-likelihood stops being finite (naming the step), e.g. when
+        a component collapses onto one point with ``reg_covar = 0``.
+    """
+    num_steps = _checks.positive_int(num_steps, "num_steps")
+    _checks.nonnegative(reg_covar, "reg_covar")
+    x = _checks.data(x)
+    state = init(x, params)
+    return _scan.run(_step, state, (x, reg_covar), num_steps, name="vibook.em.fit",
+                     objective="log_likelihood")
+
+
+def fit_gmm(x, init, num_steps, reg_covar=0.0):
+    r"""Fit a Gaussian mixture by EM: :func:`fit`, returning the parameters and the trace.
+
+    Parameters
+    ----------
+    x : array_like, shape (N, D)
+        The data.
+    init : GMMParams
+        The starting parameters :math:`\theta_0` (e.g. from :func:`init_gmm`).
+    num_steps : int
+        Number of EM iterations (no early stopping).
+    reg_covar : float
+        Covariance floor :math:`\epsilon \ge 0` (:func:`m_step`).
+
+    Returns
+    -------
     params : GMMParams
-        :math:`\theta_T`, after ``num_iters`` iterations.
-    log_lik : Array, shape (num_iters,)
+        :math:`\theta_T`, after ``num_steps`` iterations.
+    log_lik : Array, shape (num_steps,)
         ``log_lik[t]`` is the mean log-likelihood per point,
         :math:`\frac1N\log p(x \mid \theta_{t+1})`, of the parameters produced
         by iteration :math:`t+1`; so ``log_lik[-1]`` belongs to the returned
@@ -293,12 +384,9 @@ def fit_gmm(x, init, num_iters, reg_covar=0.0):
         ``max_iter = T`` is instead the value at :math:`\theta_{T-1}`, and its
         ``score(x)`` is ``log_lik[-1]``.)
     """
-    num_iters = _checks.positive_int(num_iters, "num_iters")
-    _checks.nonnegative(reg_covar, "reg_covar")
-    x = _checks.data(x)
-    state = em_init(x, init)
-    state, trace = _scan.iterate(em_step, state, (x, reg_covar), num_iters)
-    return state.params, trace
+    init = _check_params(init, _checks.data(x), "init")    # named as the caller knows it
+    state, info = fit(x, init, num_steps, reg_covar)
+    return state.params, info.log_likelihood
 
 
 def init_gmm(key, x, num_components):
@@ -323,10 +411,8 @@ def init_gmm(key, x, num_components):
     """
     _checks.key(key)
     x = _checks.data(x)
-    k = _checks.positive_int(num_components, "num_components")
+    k = _checks.num_components(num_components, x.shape[0])
     n, d = x.shape
-    if k > n:
-        raise ValueError(f"num_components must be at most the number of points N = {n}, got {k}")
     keys = jax.random.split(key, k)
     means = [x[jax.random.randint(keys[0], (), 0, n)]]
     for key_j in keys[1:]:
@@ -337,3 +423,41 @@ def init_gmm(key, x, num_components):
         means.append(x[jax.random.choice(key_j, n, p=p)])
     cov = jnp.cov(x.T).reshape(d, d) + 1e-6 * jnp.eye(d) if n > 1 else jnp.eye(d)
     return GMMParams(jnp.full(k, 1.0 / k), jnp.stack(means), jnp.broadcast_to(cov, (k, d, d)))
+
+
+def sklearn_fit(x, init, num_steps, reg_covar=0.0):
+    """scikit-learn's EM from the same start: a fitted ``sklearn.mixture.GaussianMixture``.
+
+    Public scikit-learn API only: ``weights_init``, ``means_init`` and
+    ``precisions_init`` (the inverse covariances) set :math:`\\theta_0`;
+    ``tol=0`` and ``max_iter=num_steps`` run exactly ``num_steps`` iterations,
+    with the same covariance floor. The data and the start are converted to
+    float64, scikit-learn's precision; its ``ConvergenceWarning`` (we stop on
+    purpose) is silenced. The result's ``weights_``, ``means_`` and
+    ``covariances_`` are then comparable with :func:`fit_gmm`'s parameters and
+    its ``score(x)`` with the last log-likelihood.
+
+    Parameters
+    ----------
+    x : array_like, shape (N, D)
+    init : GMMParams
+        :math:`\\theta_0`, as passed to :func:`fit_gmm`.
+    num_steps : int
+    reg_covar : float
+
+    Returns
+    -------
+    sklearn.mixture.GaussianMixture
+        Fitted.
+    """
+    from sklearn.mixture import GaussianMixture
+
+    init = _check_params(init, _checks.data(x), "init")
+    num_steps = _checks.positive_int(num_steps, "num_steps")
+    _checks.nonnegative(reg_covar, "reg_covar")
+    weights, means, covs = (np.asarray(a, np.float64) for a in init)
+    model = GaussianMixture(
+        n_components=len(weights), covariance_type="full", tol=0.0, max_iter=num_steps,
+        reg_covar=float(reg_covar), weights_init=weights / weights.sum(), means_init=means,
+        precisions_init=np.linalg.inv(covs))
+    return _sklearn.fit(model, x)

@@ -25,6 +25,7 @@ from typing import Callable, NamedTuple
 
 import jax
 import jax.numpy as jnp
+import numpy as np
 from jax.scipy import stats
 from jax.scipy.linalg import solve_triangular
 
@@ -65,34 +66,49 @@ class ExponentialParams(NamedTuple):
 
 def inverse_softplus(y):
     r"""The inverse of softplus, :math:`r = y + \log(1 - e^{-y})` for :math:`y > 0`."""
-    y = jnp.asarray(y, dtype=float)
+    y = _checks.positive_entries(y, "y")
     return y + jnp.log(-jnp.expm1(-y))
 
 
 # --- shared checks ---------------------------------------------------------------------------
 
 def _positive_array(value, name, shape):
-    out = _checks.array(value, name)
-    if out.shape != shape:
-        out = jnp.broadcast_to(out, shape) if out.ndim == 0 else out
+    """Entries > 0, a scalar broadcast to ``shape`` (loc's)."""
+    out = _checks.positive_entries(value, name)
+    if out.ndim == 0:
+        return jnp.broadcast_to(out, shape)
     if out.shape != shape:
         raise ValueError(f"{name} must be a scalar or have the shape {shape} of loc, "
                          f"got {out.shape}")
-    if _checks.is_concrete(out) and not bool(jnp.all(out > 0)):
-        raise ValueError(f"{name} must be > 0, got {out}")
     return out
 
 
 def _params(params, kind):
+    """Check a parameter NamedTuple from this family's ``init``: its type, shapes, finiteness.
+
+    The values are checked under ``jit`` too (:func:`vibook._checks.check`): a NaN
+    parameter, e.g. after a diverging optimiser step, raises instead of
+    propagating.
+    """
     if not isinstance(params, kind):
         raise TypeError(f"params must be {kind.__name__} (from this family's init), "
                         f"got {type(params).__name__}")
-    return params
+    leaves = [_checks.array(leaf, f"params.{field}", traced=True)
+              for field, leaf in zip(kind._fields, params)]
+    first = leaves[0]
+    if kind is FullRankParams:
+        if first.ndim != 1 or leaves[1].shape != first.shape * 2:
+            raise ValueError(f"params must hold loc (D,) and raw_tril (D, D), got shapes "
+                             f"{first.shape} and {leaves[1].shape}")
+    elif first.ndim > 1 or any(leaf.shape != first.shape for leaf in leaves):
+        raise ValueError(f"params' fields must share one shape () or (D,), got "
+                         f"{tuple(leaf.shape for leaf in leaves)}")
+    return kind(*leaves)
 
 
 def _event(z, event_shape):
     """Check that ``z`` has shape ``(...,) + event_shape``; return it as an array."""
-    z = _checks.array(z, "z")
+    z = _checks.array(z, "z", traced=True)
     k = len(event_shape)
     if z.ndim < k or tuple(z.shape[z.ndim - k:]) != tuple(event_shape):
         raise ValueError(f"z must have shape (..., {', '.join(map(str, event_shape))}) "
@@ -171,13 +187,18 @@ def _full_rank_init(loc, scale_tril=None):
         The mean.
     scale_tril : array of shape (D, D), optional
         A lower-triangular Cholesky factor :math:`L` with a positive diagonal
-        (its upper triangle is ignored). Default: the identity.
+        (not the covariance :math:`LL^\top`). Default: the identity.
     """
     loc = _checks.array(loc, "loc", ndim=1)
     d = loc.shape[0]
     if scale_tril is None:
         scale_tril = jnp.eye(d)
-    tril = jnp.tril(_checks.array(scale_tril, "scale_tril", shape=(d, d)))
+    scale_tril = _checks.array(scale_tril, "scale_tril", shape=(d, d))
+    # NumPy, not jnp: a concrete array closed over inside jit must not be traced.
+    if _checks.is_concrete(scale_tril) and np.any(np.triu(np.asarray(scale_tril), 1) != 0):
+        raise ValueError("scale_tril must be lower triangular (a Cholesky factor L, e.g. "
+                         "jnp.linalg.cholesky(cov)), got nonzero entries above the diagonal")
+    tril = jnp.tril(scale_tril)
     diag = _positive_array(jnp.diag(tril), "scale_tril's diagonal", (d,))
     return FullRankParams(loc, tril - jnp.diag(diag) + jnp.diag(inverse_softplus(diag)))
 

@@ -112,7 +112,7 @@ def _planar_u_hat(w, u):
     return u + (m - wu) * w / jnp.maximum(w @ w, 1e-12)
 
 
-def planar_layer(layer, x):
+def _planar_layer(layer, x):
     r""":math:`y = x + \hat u \tanh(w^\top x + b)`,
     :math:`\log|\det| = \log(1 + \tanh'(w^\top x + b)\, w^\top \hat u)`."""
     w, u, b = layer
@@ -121,7 +121,7 @@ def planar_layer(layer, x):
     return x + u * h, jnp.log1p((1.0 - h**2) * (w @ u))
 
 
-def planar_inverse(layer, y, num_bisections=30):
+def _planar_inverse(layer, y, num_bisections=30):
     r"""Solve :math:`y = x + \hat u \tanh(w^\top x + b)` for :math:`x`.
 
     With :math:`a = w^\top x`, :math:`w^\top y = a + c \tanh(a + b)`, :math:`c = w^\top \hat u
@@ -165,24 +165,64 @@ def _coupling_shift_scale(net, mask, x):
     return (1.0 - mask) * s, (1.0 - mask) * t
 
 
-def coupling_layer(net, mask, x):
-    r""":math:`y = m \odot x + (1 - m) \odot (x\, e^{s(m \odot x)} + t(m \odot x))`,
-    :math:`\log|\det| = \sum_d (1 - m_d)\, s_d` (Dinh et al. 2017, eqs. 4–6)."""
+def _coupling_layer(net, mask, x):
+    """:func:`coupling_layer` without the checks (it runs inside the flow's scan)."""
     s, t = _coupling_shift_scale(net, mask, x)
     return x * jnp.exp(s) + t, jnp.sum(s)
 
 
-def coupling_inverse(net, mask, y):
-    r""":math:`x = m \odot y + (1 - m) \odot (y - t(m \odot y))\, e^{-s(m \odot y)}`:
-    the kept half is unchanged, so ``s`` and ``t`` are computed from ``y`` itself.
-    Returns ``(x, log_det)``, ``log_det`` the forward layer's at ``x``."""
+def _coupling_inverse(net, mask, y):
+    """:func:`coupling_inverse` without the checks."""
     s, t = _coupling_shift_scale(net, mask, y)
     return (y - t) * jnp.exp(-s), jnp.sum(s)
 
 
+def _coupling_args(net, mask, x, name):
+    """Check one coupling layer's arguments: ``x`` (D,), a 0/1 ``mask`` (D,) and an
+    MLP ``net`` mapping D inputs to 2D outputs (a list of ``(W, b)`` pairs)."""
+    x = _checks.array(x, name, ndim=1)
+    d = x.shape[0]
+    mask = _checks.array(mask, "mask", shape=(d,))
+    if _checks.is_concrete(mask) and not np.all(np.isin(np.asarray(mask), (0, 1))):
+        raise ValueError("mask must hold only 0s and 1s (1: a coordinate the layer keeps)")
+    try:
+        widths = [d] + [jnp.shape(w)[1] for w, _ in net]             # d -> ... -> 2d
+        ok = widths[-1] == 2 * d and all(
+            jnp.shape(w) == (i, o) and jnp.shape(b) == (o,)
+            for (w, b), i, o in zip(net, widths[:-1], widths[1:]))
+    except (TypeError, ValueError, IndexError):
+        ok = False
+    if not ok:
+        raise ValueError(f"net must be an MLP from {d} inputs to {2 * d} outputs: a list of "
+                         "(W, b) pairs, W of shape (fan_in, fan_out), e.g. one layer of a "
+                         "coupling flow's params.layers")
+    return net, mask, x
+
+
+def coupling_layer(net, mask, x):
+    r"""One affine coupling layer at one point ``x`` of shape (D,); returns ``(y, log_det)``.
+
+    :math:`y = m \odot x + (1 - m) \odot (x\, e^{s(m \odot x)} + t(m \odot x))`,
+    :math:`\log|\det| = \sum_d (1 - m_d)\, s_d` (Dinh et al. 2017, eqs. 4–6), where
+    :math:`(s, t)` is the MLP ``net`` (D inputs, 2D outputs) and ``mask`` :math:`m`
+    is 0/1 (1 keeps a coordinate), e.g. a row of :func:`coupling_masks`.
+    """
+    return _coupling_layer(*_coupling_args(net, mask, x, "x"))
+
+
+def coupling_inverse(net, mask, y):
+    r"""The inverse of :func:`coupling_layer` at ``y`` of shape (D,); returns ``(x, log_det)``.
+
+    :math:`x = m \odot y + (1 - m) \odot (y - t(m \odot y))\, e^{-s(m \odot y)}`:
+    the kept half is unchanged, so ``s`` and ``t`` are computed from ``y`` itself.
+    ``log_det`` is the forward layer's at ``x``.
+    """
+    return _coupling_inverse(*_coupling_args(net, mask, y, "y"))
+
+
 # --- inverse autoregressive flow layers (masked MLP, MADE) --------------------------------
 
-def made_masks(order, hidden, num_hidden_layers=2):
+def _made_masks(order, hidden, num_hidden_layers=2):
     r"""MADE's masks (Germain et al. 2015) for inputs taken in the order ``order``.
 
     Input :math:`i` has degree ``order[i] + 1``; hidden units cycle through the
@@ -212,14 +252,14 @@ def _iaf_shift_scale(net, masks, x):
     return out[:d], _bounded(out[d:])
 
 
-def iaf_layer(net, masks, x):
+def _iaf_layer(net, masks, x):
     r""":math:`y_i = \mu_i(x_{<i}) + e^{s_i(x_{<i})} x_i`,
     :math:`\log|\det| = \sum_i s_i` (Kingma et al. 2016, eqs. 10–11)."""
     mu, s = _iaf_shift_scale(net, masks, x)
     return mu + jnp.exp(s) * x, jnp.sum(s)
 
 
-def iaf_inverse(net, masks, y):
+def _iaf_inverse(net, masks, y):
     r""":math:`x_i = (y_i - \mu_i(x_{<i}))\, e^{-s_i(x_{<i})}`, one coordinate per pass:
     after :math:`D` passes of :math:`x \leftarrow (y - \mu(x)) e^{-s(x)}` every
     coordinate is exact, since coordinate :math:`i` is exact once all before it are.
@@ -235,16 +275,18 @@ def iaf_inverse(net, masks, y):
 def coupling_masks(dim, num_layers):
     """Layer ``k`` keeps the coordinates ``d`` with ``d % 2 == k % 2``: 0/1 masks of
     shape ``(num_layers, dim)``."""
+    dim = _checks.positive_int(dim, "dim")
+    num_layers = _checks.positive_int(num_layers, "num_layers")
     k, d = np.arange(num_layers)[:, None], np.arange(dim)[None, :]
     return jnp.asarray(d % 2 == k % 2, dtype=float)
 
 
-def iaf_masks(dim, num_layers, hidden):
-    """:func:`made_masks` for each layer, the order reversed on odd layers, stacked:
+def _iaf_masks(dim, num_layers, hidden):
+    """:func:`_made_masks` for each layer, the order reversed on odd layers, stacked:
     a list of three arrays with a leading axis of length ``num_layers``."""
     orders = [np.arange(dim) if k % 2 == 0 else np.arange(dim)[::-1]
               for k in range(num_layers)]
-    per_layer = [made_masks(o, hidden) for o in orders]
+    per_layer = [_made_masks(o, hidden) for o in orders]
     return [jnp.asarray(np.stack(ms)) for ms in zip(*per_layer)]
 
 
@@ -263,13 +305,11 @@ def _flow_family(dim, num_layers, init_layer, forward, inverse, consts):
     def init(key, loc=0.0, scale=1.0):
         key = _checks.key(key)
         loc = _checks.array(loc, "loc", ndim=(0, 1))
-        scale = _checks.array(scale, "scale", ndim=(0, 1))
+        scale = _checks.positive_entries(scale, "scale", ndim=(0, 1))
         for name, value in [("loc", loc), ("scale", scale)]:
             if value.shape not in [(), (dim,)]:
                 raise ValueError(f"{name} must be a scalar or have shape ({dim},), "
                                  f"got {value.shape}")
-        if _checks.is_concrete(scale) and not bool(jnp.all(scale > 0)):
-            raise ValueError(f"scale must be > 0, got {scale}")
         layers = jax.vmap(init_layer)(jax.random.split(key, num_layers))
         return FlowParams(jnp.broadcast_to(loc, (dim,)),
                           inverse_softplus(jnp.broadcast_to(scale, (dim,))), layers)
@@ -310,7 +350,7 @@ def _flow_family(dim, num_layers, init_layer, forward, inverse, consts):
 
     def log_prob(params, z):
         loc, scale, layers = unpack(params)
-        z = _checks.array(z, "z")
+        z = _checks.array(z, "z", traced=True)
         if z.ndim < 1 or z.shape[-1] != dim:
             raise ValueError(f"z must have shape (..., {dim}) matching the flow, got {z.shape}")
         x, log_det = jax.vmap(pull, (None, 0))(layers, z.reshape(-1, dim))   # (M, D), (M,)
@@ -341,16 +381,21 @@ def _flow_family(dim, num_layers, init_layer, forward, inverse, consts):
 
 
 def _check_params(params, dim, num_layers):
+    """FlowParams for dimension ``dim`` with ``num_layers`` stacked layers, all finite
+    (checked under ``jit`` too, see :func:`vibook._checks.check`)."""
     if not isinstance(params, FlowParams):
         raise TypeError("params must be FlowParams (from this flow's init), "
                         f"got {type(params).__name__}")
     if jnp.shape(params.loc) != (dim,) or jnp.shape(params.raw_scale) != (dim,):
         raise ValueError(f"params must be for dimension {dim}: loc and raw_scale of shape "
                          f"({dim},), got {jnp.shape(params.loc)}")
-    for leaf in jax.tree_util.tree_leaves(params.layers):
+    leaves = jax.tree_util.tree_leaves(params.layers)
+    for leaf in leaves:
         if jnp.ndim(leaf) < 1 or jnp.shape(leaf)[0] != num_layers:
             raise ValueError(f"params.layers must be stacked over {num_layers} layers "
                              f"(leading axis), got a leaf of shape {jnp.shape(leaf)}")
+    finite = [jnp.all(jnp.isfinite(leaf)) for leaf in [params.loc, params.raw_scale] + leaves]
+    _checks.check(jnp.stack(finite), "params must not contain NaN or inf")
     return params
 
 
@@ -389,8 +434,8 @@ def planar(dim, num_layers):
         return PlanarLayer(w, jnp.zeros(dim), jnp.zeros(()))
 
     return _flow_family(dim, num_layers, init_layer,
-                        lambda layer, _, x: planar_layer(layer, x),
-                        lambda layer, _, y: planar_inverse(layer, y),
+                        lambda layer, _, x: _planar_layer(layer, x),
+                        lambda layer, _, y: _planar_inverse(layer, y),
                         jnp.zeros(num_layers))
 
 
@@ -417,7 +462,7 @@ def coupling(dim, num_layers, hidden):
     dim, num_layers, hidden = _sizes(dim, num_layers, hidden, min_dim=2)
 
     init_layer = _two_hidden_init(dim, hidden)
-    return _flow_family(dim, num_layers, init_layer, coupling_layer, coupling_inverse,
+    return _flow_family(dim, num_layers, init_layer, _coupling_layer, _coupling_inverse,
                         coupling_masks(dim, num_layers))
 
 
@@ -443,5 +488,5 @@ def iaf(dim, num_layers, hidden):
     dim, num_layers, hidden = _sizes(dim, num_layers, hidden, min_dim=2)
 
     init_layer = _two_hidden_init(dim, hidden)
-    return _flow_family(dim, num_layers, init_layer, iaf_layer, iaf_inverse,
-                        iaf_masks(dim, num_layers, hidden))
+    return _flow_family(dim, num_layers, init_layer, _iaf_layer, _iaf_inverse,
+                        _iaf_masks(dim, num_layers, hidden))

@@ -60,7 +60,7 @@ def trapezoid_weights(grid):
     if grid.shape[0] < 2:
         raise ValueError(f"grid must have at least 2 points, got {grid.shape[0]}")
     steps = jnp.diff(grid)                                            # (K-1,)
-    if _checks.is_concrete(steps) and not bool(jnp.all(steps > 0)):
+    if _checks.is_concrete(grid) and not np.all(np.diff(np.asarray(grid)) > 0):
         raise ValueError("grid must be strictly increasing")
     zero = jnp.zeros(1)
     return grid, 0.5 * (jnp.concatenate([steps, zero]) + jnp.concatenate([zero, steps]))
@@ -97,20 +97,15 @@ def trapezoid(log_f, grid, tail_tol=1e-6):
     _checks.function(log_f, "log_f", "log_f(z)")
     grid, widths = trapezoid_weights(grid)                            # (K,), (K,)
     _checks.positive(tail_tol, "tail_tol")
-    log_values = jnp.asarray(log_f(grid))                             # (K,)
-    if log_values.shape != grid.shape:
-        raise ValueError(f"log_f(grid) must have the grid's shape {grid.shape}, "
-                         f"got {log_values.shape}")
+    log_values = _checks.user_output(log_f(grid), "log_f", f"log_f(grid) for grid of shape "
+                                     f"{grid.shape}", shape=grid.shape, allow_neg_inf=True)
     if _checks.is_concrete(log_values):
         # one step beyond each end (the end widths are half a step)
         beyond = jnp.stack([grid[0] - 2 * widths[0], grid[-1] + 2 * widths[-1]])
         outside = jnp.asarray(log_f(beyond))
-        if bool(jnp.any(jnp.isnan(log_values))):
-            raise ValueError("log_f returned NaN on the grid")
         peak = jnp.max(log_values)
         if not bool(jnp.isfinite(peak)):
-            raise ValueError("log_f is -inf on the whole grid (or +inf somewhere): "
-                             "check the grid and log_f")
+            raise ValueError("log_f is -inf on the whole grid: check the grid and log_f")
         if bool(jnp.any(outside - peak > jnp.log(tail_tol))):
             raise ValueError(
                 f"grid does not cover the support: f just outside [{float(grid[0]):g}, "
@@ -131,18 +126,12 @@ def from_log_weights(log_w):
     :math:`\mathrm{sd}(w) / (\bar w \sqrt n)`. A weight of :math:`-\infty`
     is a zero weight: a draw where :math:`p(z, x) = 0`.
     """
-    log_w = jnp.asarray(log_w, dtype=float)
-    if log_w.ndim != 1:
-        raise ValueError(f"log_w must have 1 dimension, got shape {log_w.shape}")
+    log_w = _checks.array(log_w, "log_w", ndim=1, traced=True, allow_neg_inf=True)
     n = log_w.shape[0]
     if n < 2:
         raise ValueError(f"log_w must hold at least 2 weights, got {n}")
-    if _checks.is_concrete(log_w):  # -inf is a zero weight (a draw outside the support)
-        values = np.asarray(log_w)
-        if np.any(np.isnan(values) | (values == np.inf)):
-            raise ValueError("log_w must not contain NaN or +inf")
-        if np.all(values == -np.inf):
-            raise ValueError("log_w is -inf for every draw: the proposal misses the support")
+    _checks.check(jnp.any(log_w > -jnp.inf),
+                  "log_w is -inf for every draw: the proposal misses the support")
     log_mean = logsumexp(log_w) - jnp.log(n)
     ratio = jnp.exp(log_w - log_mean)                                 # w_i / mean(w), (n,)
     rel_std_err = jnp.std(ratio, ddof=1) / jnp.sqrt(n)
@@ -176,16 +165,33 @@ def importance_sampling(key, log_joint, sample_proposal, log_proposal, n):
     Returns
     -------
     Estimate
+
+    Raises
+    ------
+    ValueError
+        If ``sample_proposal`` does not return ``n`` draws, ``log_joint`` or
+        ``log_proposal`` does not return one value per draw (shape ``(n,)``),
+        or they return NaN (under ``jit`` too, see :mod:`vibook._checks`).
     """
+    names = ("log_joint", "sample_proposal", "log_proposal")
+    return _importance_sampling(key, n, names, log_joint, sample_proposal, log_proposal)
+
+
+def _importance_sampling(key, n, names, log_joint, sample, log_proposal):
+    """:func:`importance_sampling`, naming the three functions ``names`` in its errors."""
     key = _checks.key(key)
     n = _checks.positive_int(n, "n")
     if n < 2:
         raise ValueError(f"n must be at least 2 to estimate a standard error, got {n}")
-    for name, fn in [("log_joint", log_joint), ("sample_proposal", sample_proposal),
-                     ("log_proposal", log_proposal)]:
-        _checks.function(fn, name)
-    z = sample_proposal(key, n)                                       # (n,)
-    return from_log_weights(log_joint(z) - log_proposal(z))
+    for name, fn in zip(names, (log_joint, sample, log_proposal)):
+        _checks.function(fn, name, f"{name}(key, n)" if name.startswith("sample") else f"{name}(z)")
+    z = _checks.user_output(sample(key, n), names[1], f"{names[1]}(key, n) with n = {n}",
+                            shape=(n, ...))                          # (n,) + event
+    usage = f"{{}}(z) for the proposal's draws z of shape {z.shape}"
+    log_p = _checks.user_output(log_joint(z), names[0], usage.format(names[0]), shape=(n,),
+                                allow_neg_inf=True)
+    log_r = _checks.user_output(log_proposal(z), names[2], usage.format(names[2]), shape=(n,))
+    return from_log_weights(log_p - log_r)
 
 
 def naive_monte_carlo(key, log_likelihood, sample_prior, n):
@@ -208,7 +214,10 @@ def naive_monte_carlo(key, log_likelihood, sample_prior, n):
     sample_prior : callable
         ``sample_prior(key, n)`` returns ``n`` draws from :math:`p(z)`.
     """
-    for name, fn in [("log_likelihood", log_likelihood), ("sample_prior", sample_prior)]:
-        _checks.function(fn, name)
     # log w = log p(z, x) - log p(z) = log p(x | z): the prior cancels.
-    return importance_sampling(key, log_likelihood, sample_prior, jnp.zeros_like, n)
+    names = ("log_likelihood", "sample_prior", "log_prior")
+    return _importance_sampling(key, n, names, log_likelihood, sample_prior, _zeros)
+
+
+def _zeros(z):
+    return jnp.zeros(z.shape[:1])                                    # (n,)

@@ -41,12 +41,20 @@ class NUTSInfo(NamedTuple):
     num_warmup_steps: jax.Array
 
 
-def _check_log_density(log_density, d):
+def _check_log_density(log_density, init):
+    """One scalar per position ``(D,)``, finite at every chain's start ``init`` (C, D)."""
+    d = init.shape[-1]
     _checks.function(log_density, "log_density", "log_density(z) for z of shape (D,)")
     out = jax.eval_shape(log_density, jax.ShapeDtypeStruct((d,), jnp.result_type(float)))
     if getattr(out, "shape", None) != ():
         raise ValueError("log_density must return a scalar for one position of shape "
                          f"({d},), got shape {getattr(out, 'shape', type(out).__name__)}")
+    start = jax.vmap(log_density)(init)                              # (C,)
+    bad = ~jnp.isfinite(start)
+    if bool(jnp.any(bad)):
+        raise ValueError(f"log_density must be finite at init_position; it is "
+                         f"{float(start[bad][0])} at chain {int(jnp.argmax(bad))}'s start: "
+                         "start inside the support (on the unconstrained space)")
 
 
 def nuts(key, log_density, init_position, num_warmup, num_samples, num_chains=4,
@@ -94,7 +102,7 @@ def nuts(key, log_density, init_position, num_warmup, num_samples, num_chains=4,
     elif init.shape[0] != num_chains:
         raise ValueError(f"init_position must have shape (D,) or (num_chains={num_chains}, D), "
                          f"got {init.shape}")
-    _check_log_density(log_density, d)
+    _check_log_density(log_density, init)
     accept = _checks.positive(target_acceptance_rate, "target_acceptance_rate")
     if not float(accept) < 1:
         raise ValueError(f"target_acceptance_rate must be in (0, 1), got {accept}")

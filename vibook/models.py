@@ -19,21 +19,17 @@ from dataclasses import dataclass
 
 import jax
 import jax.numpy as jnp
+import numpy as np
 from jax.scipy import stats
 from jax.scipy.special import log_ndtr
 
 from vibook import _checks
 
 
-def _data(x):
-    """The data as a 1-D array of observations, checked."""
-    return jnp.atleast_1d(_checks.data(x, "x", ndim=(0, 1)))
-
-
-def _sum_over_data(logpdf, x, latent):
-    """``sum_i logpdf(x_i, latent)`` for every element of ``latent``."""
-    latent = jnp.asarray(latent)
-    xs = _data(x).reshape((1,) * latent.ndim + (-1,))    # (1, ..., 1, N)
+def _sum_over_data(logpdf, x, latent, name):
+    """``sum_i logpdf(x_i, latent)`` for every element of ``latent`` (the argument ``name``)."""
+    latent = _checks.array(latent, name)
+    xs = _checks.observations(x).reshape((1,) * latent.ndim + (-1,))    # (1, ..., 1, N)
     return jnp.sum(logpdf(xs, latent[..., None]), axis=-1)
 
 
@@ -86,13 +82,13 @@ class ExponentialNormal:
     def log_prior(self, z):
         r""":math:`\log p(z) = \log\lambda - \lambda z` for :math:`z \ge 0`,
         else :math:`-\infty`."""
-        return stats.expon.logpdf(jnp.asarray(z, dtype=float), scale=1.0 / self.rate)
+        return stats.expon.logpdf(_checks.array(z, "z"), scale=1.0 / self.rate)
 
     def log_likelihood(self, x, z):
         r""":math:`\log p(x \mid z) = \sum_i \log \mathcal{N}(x_i; z, \sigma^2)`,
         one value per ``z``."""
         scale = self.noise_scale
-        return _sum_over_data(lambda xi, zi: stats.norm.logpdf(xi, zi, scale), x, z)
+        return _sum_over_data(lambda xi, zi: stats.norm.logpdf(xi, zi, scale), x, z, "z")
 
     def log_joint(self, z, x):
         r""":math:`\log p(z, x) = \log p(z) + \log p(x \mid z)`: the unnormalised log
@@ -116,7 +112,7 @@ class ExponentialNormal:
         \Phi((x - \lambda\sigma^2)/\sigma)`. :math:`\log\Phi` is evaluated
         with ``log_ndtr``, so it stays finite far in the tail.
         """
-        x = _data(x)
+        x = _checks.observations(x)
         n = x.shape[0]
         lam, sigma = self.rate, self.noise_scale
         xbar = jnp.mean(x)
@@ -133,6 +129,53 @@ class ExponentialNormal:
         :math:`z \ge 0`; the book treats it as unknown and uses it only to check.
         """
         return self.log_joint(z, x) - self.log_marginal(x)
+
+    def elbo(self, x, rate):
+        r"""The exact ELBO of the variational family :math:`q(z) = \mathrm{Exp}(\phi)`.
+
+        :math:`\phi` is ``rate``, the rate of :math:`q` (not the prior's
+        :math:`\lambda`). With data :math:`x_1, \dots, x_N`, using
+        :math:`\mathbb{E}_q[z] = 1/\phi` and :math:`\mathbb{E}_q[z^2] = 2/\phi^2`:
+
+        .. math::
+
+            \mathcal L(\phi)
+            = \underbrace{\log\lambda - \frac{\lambda}{\phi}}_{\mathbb{E}_q \log p(z)}
+            - \sum_i \Big[\tfrac12 \log(2\pi\sigma^2)
+              + \frac{x_i^2 - 2x_i/\phi + 2/\phi^2}{2\sigma^2}\Big]
+            + \underbrace{1 - \log\phi}_{\mathbb{H}[q]},
+
+        a total over the :math:`N` observations.
+
+        Parameters
+        ----------
+        x : float or array of shape (N,)
+            The data.
+        rate : float or Array
+            :math:`\phi > 0` (any shape; evaluated elementwise).
+        """
+        x = _checks.observations(x)
+        phi = _checks.positive_entries(rate, "rate")
+        lam, var = self.rate, self.noise_scale**2
+        n, s1, s2 = x.shape[0], jnp.sum(x), jnp.sum(x**2)
+        expected_log_prior = jnp.log(lam) - lam / phi
+        expected_log_lik = (-0.5 * n * jnp.log(2 * jnp.pi * var)
+                            - (s2 - 2 * s1 / phi + 2 * n / phi**2) / (2 * var))
+        return expected_log_prior + expected_log_lik + 1.0 - jnp.log(phi)
+
+    def optimal_rate(self, x):
+        r"""The rate :math:`\phi^*` of :math:`q = \mathrm{Exp}(\phi)` that maximises
+        :meth:`elbo`, in closed form.
+
+        Setting :math:`d\mathcal L/du = 0` for :math:`u = 1/\phi` gives
+        :math:`\frac{2N}{\sigma^2} u^2 + (\lambda - \frac{\sum_i x_i}{\sigma^2}) u - 1 = 0`,
+        whose positive root is :math:`u^* = 1/\phi^*`.
+        """
+        x = _checks.observations(x)
+        var = self.noise_scale**2
+        a, b = 2 * x.shape[0] / var, self.rate - jnp.sum(x) / var
+        u = (-b + jnp.sqrt(b**2 + 4 * a)) / (2 * a)
+        return 1.0 / u
 
     def sample(self, key, n):
         r"""Draw ``n`` pairs from the joint: :math:`z \sim \mathrm{Exp}(\lambda)`,
@@ -185,12 +228,12 @@ class NormalNormal:
 
     def log_prior(self, mu):
         r""":math:`\log \mathcal{N}(\mu; \mu_0, \sigma_0^2)`."""
-        return stats.norm.logpdf(jnp.asarray(mu, dtype=float), self.prior_mean, self.prior_scale)
+        return stats.norm.logpdf(_checks.array(mu, "mu"), self.prior_mean, self.prior_scale)
 
     def log_likelihood(self, x, mu):
         r""":math:`\sum_i \log \mathcal{N}(x_i; \mu, \sigma^2)`, one value per ``mu``."""
         scale = self.noise_scale
-        return _sum_over_data(lambda xi, m: stats.norm.logpdf(xi, m, scale), x, mu)
+        return _sum_over_data(lambda xi, m: stats.norm.logpdf(xi, m, scale), x, mu, "mu")
 
     def log_joint(self, mu, x):
         r""":math:`\log p(\mu, x) = \log p(\mu) + \log p(x \mid \mu)`."""
@@ -211,7 +254,7 @@ class NormalNormal:
         mean, scale : Array
             :math:`\mu_N` and :math:`\sigma_N`.
         """
-        x = _data(x)
+        x = _checks.observations(x)
         precision = 1.0 / self.prior_scale**2 + x.shape[0] / self.noise_scale**2
         mean = (self.prior_mean / self.prior_scale**2
                 + jnp.sum(x) / self.noise_scale**2) / precision
@@ -266,9 +309,7 @@ def _eight_schools_data(y, sigma):
         from vibook.data import eight_schools
         y, sigma = eight_schools()
     y = _checks.data(y, "y", ndim=1)
-    sigma = _checks.array(sigma, "sigma", shape=y.shape)
-    if _checks.is_concrete(sigma) and not bool(jnp.all(sigma > 0)):
-        raise ValueError("sigma must be > 0")
+    sigma = _checks.positive_entries(sigma, "sigma", shape=y.shape)
     return y, sigma
 
 
@@ -368,6 +409,8 @@ def eight_schools_to_centered(z):
     Array of shape (..., J + 2)
     """
     z = _vector(z, "z")
+    if z.shape[-1] < 3:
+        raise ValueError(f"z must have shape (..., J + 2) with J >= 1 schools, got {z.shape}")
     theta = z[..., :1] + jnp.exp(z[..., 1:2]) * z[..., 2:]
     return jnp.concatenate([z[..., :2], theta], axis=-1)
 
@@ -401,6 +444,8 @@ def logistic_regression(w, x, y, prior_scale=1.0):
     """
     x = _checks.data(x, "x", ndim=2)
     y = _checks.array(y, "y", shape=(x.shape[0],))
+    if _checks.is_concrete(y) and not np.all(np.isin(np.asarray(y), (0, 1))):
+        raise ValueError("y must hold labels 0 or 1")
     prior_scale = _checks.positive(prior_scale, "prior_scale")
     w = _vector(w, "w", x.shape[1])
     logits = w @ x.T                                                # (..., N)

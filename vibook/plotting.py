@@ -10,6 +10,8 @@ import warnings
 import matplotlib as mpl
 import matplotlib.pyplot as plt
 
+from vibook import _checks
+
 #: Okabe & Ito (2008) colour-blind-safe palette.
 PALETTE = ["#0072B2", "#E69F00", "#009E73", "#D55E00", "#CC79A7", "#56B4E9", "#F0E442", "#000000"]
 
@@ -58,7 +60,10 @@ def use_style():
       chapter's stored output depend on how busy the computer was.
     """
     mpl.rcParams.update(STYLE)
-    warnings.filterwarnings("ignore", message=r"Creating legend with loc=\"best\"")
+    # Exactly this warning (a figure's legend still goes to the "best" place; only
+    # the timing-dependent message is dropped).
+    warnings.filterwarnings("ignore", message=r'Creating legend with loc="best" can be slow',
+                            category=UserWarning)
     try:
         from IPython import get_ipython
         from matplotlib_inline.backend_inline import set_matplotlib_formats
@@ -79,6 +84,8 @@ def subplots(ncols=1, nrows=1, width=None, height=None, **kwargs):
         Figure size in inches; by default 6.4 wide (up to 9.6 for three or more
         columns) and 3.2 per row.
     """
-    width = width or (6.4 if ncols < 3 else 9.6)
-    height = height or 3.2 * nrows
+    ncols = _checks.positive_int(ncols, "ncols")
+    nrows = _checks.positive_int(nrows, "nrows")
+    width = _checks.positive(width, "width") if width is not None else (6.4 if ncols < 3 else 9.6)
+    height = _checks.positive(height, "height") if height is not None else 3.2 * nrows
     return plt.subplots(nrows, ncols, figsize=(width, height), **kwargs)

@@ -1,50 +1,69 @@
-r"""Stochastic variational inference: natural-gradient SVI and black-box minibatch VI.
+r"""Stochastic variational inference (SVI) for the Bayesian mixture of Gaussians.
 
-Two ways to scale VI to many data points, each taking a minibatch :math:`B` of
-the :math:`N` points per step:
+SVI (Hoffman, Blei, Wang & Paisley 2013) scales coordinate ascent to many
+data points for the mixture of :mod:`vibook.mixture`. Each step takes a
+minibatch :math:`B` of the :math:`N` points, optimises its local factors
+:math:`q(c_i)`, forms the *intermediate* global parameters :math:`\hat\eta`
+as if the minibatch were repeated :math:`N/|B|` times, and moves the natural
+parameters of the global factors :math:`q(\mu_k)` a step :math:`\rho_t`
+towards them:
 
-* **SVI for conjugate models** (Hoffman, Blei, Wang & Paisley 2013), here for
-  the Bayesian mixture of Gaussians of :mod:`vibook.cavi`. Each step optimises
-  the local factors :math:`q(c_i)` of the minibatch, forms the *intermediate*
-  global parameters :math:`\hat\eta` as if the minibatch were repeated
-  :math:`N/|B|` times, and moves the natural parameters of the global factors
-  a step :math:`\rho_t` towards them:
+.. math:: \eta \leftarrow (1 - \rho_t)\,\eta + \rho_t\,\hat\eta, \qquad
+          \rho_t = (t + \tau)^{-\kappa}.
 
-  .. math:: \eta \leftarrow (1 - \rho_t)\,\eta + \rho_t\,\hat\eta, \qquad
-            \rho_t = (t + \tau)^{-\kappa}.
+:math:`\hat\eta - \eta` is the *natural gradient* of the ELBO, so this is
+stochastic natural-gradient ascent; with :math:`\kappa \in (0.5, 1]` and
+:math:`\tau > 0` the steps satisfy the Robbins–Monro conditions.
 
-  :math:`\hat\eta - \eta` is the *natural gradient* of the ELBO, so this is
-  stochastic natural-gradient ascent; with :math:`\kappa \in (0.5, 1]` and
-  :math:`\tau > 0` the steps satisfy the Robbins–Monro conditions.
-
-* **Black-box minibatch VI** (Ranganath et al. 2014; Kucukelbir et al. 2017)
-  for any model whose log joint is a prior term plus a sum of per-example
-  log-likelihoods. The reparameterised ELBO estimate rescales the minibatch
-  log-likelihood by :math:`N/|B|`, which keeps it unbiased, and any
-  reparameterisable family of :mod:`vibook.families` serves as :math:`q`.
-
-Both run as ``jax.jit``-compiled ``lax.scan`` loops over shuffled minibatches,
-epoch by epoch. ``progress=True`` prints one deterministic line per chunk of
-epochs (no timings), so a stored notebook output stays reproducible. Each
-minibatch is split over all local devices (see :mod:`vibook.device`).
+The module follows the algorithm contract: :func:`init`, :func:`step` (one
+minibatch; deterministic given the batch) and :func:`fit` (shuffled epochs in
+``lax.scan``, data-parallel inside :func:`vibook.device.data_parallel`).
+:func:`elbo` is the full-data objective SVI climbs. Minibatch VI without
+conjugacy is :func:`vibook.vi.minibatch_fit`.
 """
 
-from functools import partial
 from typing import NamedTuple
 
 import jax
 import jax.numpy as jnp
-import optax
 
-from vibook import _checks, cavi, device
-from vibook.data import minibatches
+from vibook import _checks, _scan, mixture
+
+
+class SVIState(NamedTuple):
+    r"""Global variational parameters :math:`q(\mu_k) = \mathcal{N}(m_k, s^2_k I)` and the step count."""
+
+    m: jax.Array    # (K, D)
+    s2: jax.Array   # (K,)
+    t: jax.Array    # () number of steps taken
+
+
+class SVIInfo(NamedTuple):
+    r"""What one :func:`step` reports.
+
+    Attributes
+    ----------
+    elbo : Array
+        Scalar: an unbiased minibatch estimate of the full-data objective
+        :math:`\mathcal{L}(\eta)` (:func:`elbo`) at the globals *before* the
+        step, a total over the :math:`N` points: the global terms plus the
+        minibatch's local terms scaled by :math:`N/|B|`.
+    rho : Array
+        Scalar: the step size :math:`\rho_t` used.
+    m, s2 : Array
+        Shapes (K, D) and (K,): the globals *after* the step, so that a
+        fit's trajectory can be scored with :func:`elbo`.
+    """
+
+    elbo: jax.Array
+    rho: jax.Array
+    m: jax.Array
+    s2: jax.Array
 
 
 # --- the step-size schedule -------------------------------------------------------------------
 
-def check_schedule(tau, kappa):
-    """Check the Robbins–Monro schedule's delay ``tau > 0`` and forgetting rate
-    ``kappa`` in (0.5, 1]."""
+def _check_schedule(tau, kappa):
     _checks.positive(tau, "tau")
     _checks.positive(kappa, "kappa")
     if _checks.is_concrete(kappa) and not 0.5 < float(kappa) <= 1.0:
@@ -59,279 +78,220 @@ def step_size(t, tau, kappa):
     For :math:`\kappa \in (0.5, 1]` and :math:`\tau > 0`,
     :math:`\sum_t \rho_t = \infty` and :math:`\sum_t \rho_t^2 < \infty`
     (Robbins & Monro 1951). ``tau = 1, kappa = 1`` gives :math:`\rho_t = 1/(t + 1)`:
-    1, 1/2, 1/3, ...
+    1, 1/2, 1/3, ... ``t`` may be an array of steps (each :math:`\ge 0`).
     """
-    check_schedule(tau, kappa)
-    return (jnp.asarray(t) + tau) ** (-kappa)
+    _check_schedule(tau, kappa)
+    t = _checks.array(t, "t")
+    if _checks.is_concrete(t) and t.size and float(jnp.min(t)) < 0:
+        raise ValueError(f"t must be >= 0 (a step count), got a minimum of {float(jnp.min(t))}")
+    return (t + tau) ** (-kappa)
 
 
-def _run_epochs(run_chunk, carry, key, num_epochs, progress, label):
-    """Run ``num_epochs`` epochs of ``run_chunk(carry, keys)`` in up to 10 chunks;
-    concatenate the chunks' traces."""
-    keys = jax.random.split(key, num_epochs)
-    num_chunks = min(10, num_epochs) if progress else 1
-    bounds = [round(i * num_epochs / num_chunks) for i in range(num_chunks + 1)]
-    traces = []
-    for lo, hi in zip(bounds[:-1], bounds[1:]):
-        carry, trace = run_chunk(carry, keys[lo:hi])
-        traces.append(trace)
-        if progress:
-            print(f"{label}: {hi}/{num_epochs} epochs")
-    return carry, jax.tree.map(lambda *t: jnp.concatenate(t), *traces)
+# --- natural parameters -----------------------------------------------------------------------
 
-
-# --- SVI for the Bayesian mixture of Gaussians ------------------------------------------------
-
-class MixtureSVIState(NamedTuple):
-    r"""Global variational parameters :math:`q(\mu_k) = \mathcal{N}(m_k, s^2_k I)`
-    and the step count."""
-
-    m: jax.Array    # (K, D)
-    s2: jax.Array   # (K,)
-    t: jax.Array    # () number of steps taken
-
-
-def mixture_init(key, x, num_components, prior_scale):
-    """Start SVI exactly where :func:`vibook.cavi.mixture_init` starts CAVI
-    (same key, same means)."""
-    state = cavi.mixture_init(key, x, num_components, prior_scale)
-    return MixtureSVIState(state.m, state.s2, jnp.zeros((), jnp.int32))
-
-
-def to_natural(m, s2):
-    r"""Natural parameters of :math:`\mathcal{N}(m_k, s^2_k I)`:
-    :math:`\eta_1 = m_k / s^2_k`, :math:`\eta_2 = -1/(2 s^2_k)`."""
+def _to_natural(m, s2):
     return m / s2[:, None], -0.5 / s2
 
 
-def from_natural(eta1, eta2):
-    """Inverse of :func:`to_natural`: ``(m, s2)``."""
+def _from_natural(eta1, eta2):
     s2 = -0.5 / eta2
     return eta1 * s2[:, None], s2
 
 
-def mixture_step(state, x_batch, num_data, prior_scale, tau, kappa):
-    r"""One SVI step on a minibatch (Hoffman et al. 2013, Algorithm 1).
-
-    1. Local step: :math:`\phi_i` for :math:`i \in B` from :func:`vibook.cavi.mixture_local`.
-    2. Intermediate globals :math:`(\hat m, \hat s^2)` from
-       :func:`vibook.cavi.mixture_global` with the data sums scaled by :math:`N/|B|`.
-    3. :math:`\eta \leftarrow (1 - \rho_t)\eta + \rho_t\hat\eta` in natural parameters.
+def to_natural(m, s2):
+    r"""Natural parameters of :math:`q(\mu_k) = \mathcal{N}(m_k, s^2_k I)`:
+    :math:`\eta_{k,1} = m_k / s^2_k`, :math:`\eta_{k,2} = -1/(2 s^2_k)`.
 
     Parameters
     ----------
-    state : MixtureSVIState
-    x_batch : array, shape (|B|, D)
-    num_data : int
-        :math:`N`, the size of the full data set.
-    prior_scale, tau, kappa : float
+    m : array_like, shape (K, D)
+    s2 : array_like, shape (K,)
+        Every entry :math:`> 0`.
 
     Returns
     -------
-    MixtureSVIState
+    eta1 : Array, shape (K, D)
+    eta2 : Array, shape (K,)
     """
-    phi = cavi.mixture_local(state.m, state.s2, x_batch)                        # (|B|, K)
-    m_hat, s2_hat = cavi.mixture_global(phi, x_batch, prior_scale, num_data / x_batch.shape[0])
-    rho = step_size(state.t, tau, kappa)
-    eta = to_natural(state.m, state.s2)
-    eta_hat = to_natural(m_hat, s2_hat)
-    m, s2 = from_natural(*((1 - rho) * e + rho * e_hat for e, e_hat in zip(eta, eta_hat)))
-    return MixtureSVIState(m, s2, state.t + 1)
+    m = _checks.array(m, "m", ndim=2)
+    return _to_natural(m, _checks.positive_entries(s2, "s2", shape=(m.shape[0],)))
 
 
-@partial(jax.jit, static_argnames=("batch_size", "sharding"))
-def _mixture_epochs(state, keys, x, batch_size, prior_scale, tau, kappa, sharding):
-    def batch_step(state, idx):
-        batch = device.shard_batch(x[idx], sharding)                    # (|B|, D)
-        new = mixture_step(state, batch, x.shape[0], prior_scale, tau, kappa)
-        return new, (new.m, new.s2)
-
-    def epoch(state, key):
-        return jax.lax.scan(batch_step, state, minibatches(key, x.shape[0], batch_size))
-
-    state, (m, s2) = jax.lax.scan(epoch, state, keys)
-    return state, (m.reshape(-1, *m.shape[2:]), s2.reshape(-1, s2.shape[-1]))
+def from_natural(eta1, eta2):
+    """Inverse of :func:`to_natural`: ``(m, s2)`` from ``eta1`` (K, D) and ``eta2`` (K,), every entry < 0."""
+    eta1 = _checks.array(eta1, "eta1", ndim=2)
+    eta2 = _checks.array(eta2, "eta2", shape=(eta1.shape[0],))
+    if _checks.is_concrete(eta2) and not bool(jnp.all(eta2 < 0)):
+        raise ValueError("eta2 must have every entry < 0 (eta2 = -1 / (2 s2))")
+    return _from_natural(eta1, eta2)
 
 
-def mixture_fit(key, x, state, num_epochs, batch_size, prior_scale, tau=1.0, kappa=0.7,
-                progress=False, devices=None):
-    """Run SVI for the Bayesian mixture for ``num_epochs`` shuffled passes over ``x``.
+# --- the algorithm ----------------------------------------------------------------------------
+
+def init(key, x, num_components, prior_scale):
+    """Start SVI where :func:`vibook.mixture.init` starts CAVI (same key, same means), at ``t = 0``.
+
+    Parameters
+    ----------
+    key : PRNG key
+    x : array_like, shape (N, D)
+    num_components : int
+        :math:`K \\le N`.
+    prior_scale : float
+        :math:`\\sigma > 0`.
+
+    Returns
+    -------
+    SVIState
+    """
+    state = mixture.init(key, x, num_components, prior_scale)
+    return SVIState(state.m, state.s2, jnp.zeros((), jnp.int32))
+
+
+def _check_state(state, dim):
+    if isinstance(state, mixture.MixtureState):
+        raise TypeError("state must be an SVIState, made by vibook.svi.init (which starts where "
+                        "vibook.mixture.init does, from the same key); got a MixtureState")
+    _checks.state(state, SVIState, "vibook.svi.init")
+    m = _checks.array(state.m, "state.m", ndim=2, shape=(None, dim))
+    _checks.positive_entries(state.s2, "state.s2", shape=(m.shape[0],))
+
+
+def _step(state, x_batch, num_data, prior_scale, tau, kappa):
+    scale = num_data / x_batch.shape[0]                                  # N / |B|
+    phi = mixture.update_local(state.m, state.s2, x_batch)              # (|B|, K)
+    estimate = mixture._elbo(mixture.MixtureState(state.m, state.s2, phi), x_batch,
+                             prior_scale, scale)
+    m_hat, s2_hat = mixture.update_global(phi, x_batch, prior_scale, scale)
+    rho = (state.t + tau) ** (-kappa)                                    # step_size(t)
+    eta, eta_hat = _to_natural(state.m, state.s2), _to_natural(m_hat, s2_hat)
+    m, s2 = _from_natural(*((1 - rho) * e + rho * e_hat for e, e_hat in zip(eta, eta_hat)))
+    return SVIState(m, s2, state.t + 1), SVIInfo(estimate, rho, m, s2)
+
+
+def step(state, x_batch, num_data, prior_scale, tau=1.0, kappa=0.7):
+    r"""One SVI step on a minibatch (Hoffman et al. 2013, Algorithm 1).
+
+    1. Local step: :math:`\phi_i` for :math:`i \in B` by :func:`vibook.mixture.update_local`.
+    2. Intermediate globals :math:`(\hat m, \hat s^2)` by
+       :func:`vibook.mixture.update_global` with the data sums scaled by :math:`N/|B|`.
+    3. :math:`\eta \leftarrow (1 - \rho_t)\eta + \rho_t\hat\eta` in natural parameters.
+
+    Deterministic given the minibatch: the caller draws it (:func:`fit` shuffles).
+
+    Parameters
+    ----------
+    state : SVIState
+        From :func:`init` or a previous step.
+    x_batch : array_like, shape (|B|, D)
+    num_data : int
+        :math:`N \ge |B|`, the size of the whole data set.
+    prior_scale : float
+        :math:`\sigma > 0`.
+    tau, kappa : float
+        The schedule :math:`\rho_t = (t + \tau)^{-\kappa}`; ``tau > 0``, ``kappa`` in (0.5, 1].
+
+    Returns
+    -------
+    state : SVIState
+    info : SVIInfo
+    """
+    x_batch = _checks.data(x_batch, "x_batch")
+    _check_state(state, x_batch.shape[1])
+    num_data = _checks.positive_int(num_data, "num_data")
+    _checks.at_most(x_batch.shape[0], num_data, "the minibatch size |B|", "num_data")
+    _checks.positive(prior_scale, "prior_scale")
+    _check_schedule(tau, kappa)
+    return _step(state, x_batch, num_data, prior_scale, tau, kappa)
+
+
+def _epoch(key, state, x, prior_scale, tau, kappa, *, batch_size):
+    return _scan.epoch(_step, state, x, batch_size, key,
+                       args=(x.shape[0], prior_scale, tau, kappa))
+
+
+def fit(key, x, state, num_epochs, batch_size, prior_scale, tau=1.0, kappa=0.7):
+    r"""Run SVI for ``num_epochs`` shuffled passes over ``x``, in one compiled ``lax.scan``.
 
     Parameters
     ----------
     key : PRNG key
         Shuffles the data every epoch.
-    x : array, shape (N, D)
-    state : MixtureSVIState
-        The start, e.g. :func:`mixture_init`.
+    x : array_like, shape (N, D)
+    state : SVIState
+        The start, from :func:`init` (not a :class:`vibook.mixture.MixtureState`).
     num_epochs, batch_size : int
-        Each epoch takes ``N // batch_size`` steps.
+        Each epoch takes ``N // batch_size`` steps (the rest of the shuffled
+        points sit it out).
     prior_scale : float
+        :math:`\sigma > 0`.
     tau, kappa : float
-        The schedule :math:`\\rho_t = (t + \\tau)^{-\\kappa}`; ``tau > 0``, ``kappa`` in (0.5, 1].
-    progress : bool
-        Print one line per chunk of epochs (deterministic text).
-    devices : sequence of jax.Device, optional
-        Split each minibatch over these devices (all local devices by
-        default); see :func:`vibook.device.batch_sharding`.
+        The schedule :math:`\rho_t = (t + \tau)^{-\kappa}`; ``tau > 0``, ``kappa`` in (0.5, 1].
 
     Returns
     -------
-    state : MixtureSVIState
-    trace : tuple of Array
-        ``(m, s2)`` after every step, shapes (T, K, D) and (T, K); pass them to
-        :func:`mixture_elbo` to trace the ELBO.
+    state : SVIState
+    info : SVIInfo
+        Stacked over the ``T = num_epochs * (N // batch_size)`` steps:
+        ``elbo`` and ``rho`` have shape (T,), ``m`` (T, K, D), ``s2`` (T, K);
+        ``elbo(info.m, info.s2, x, prior_scale)`` scores the trajectory exactly.
+
+    Raises
+    ------
+    FloatingPointError
+        If the ELBO estimate stops being finite (naming the step).
     """
     _checks.key(key)
-    x = _checks.array(x, "x", ndim=2)
-    _checks.array(state.m, "state.m", ndim=2, shape=(None, x.shape[1]))
+    x = _checks.data(x)
+    _check_state(state, x.shape[1])
     num_epochs = _checks.positive_int(num_epochs, "num_epochs")
     batch_size = _checks.batch_size(batch_size, x.shape[0])
     _checks.positive(prior_scale, "prior_scale")
-    check_schedule(tau, kappa)
-    sharding = device.batch_sharding(batch_size, devices)
-    x, state = device.replicate((x, state), sharding)
+    _check_schedule(tau, kappa)
+    state = SVIState(*(jnp.asarray(a) for a in state))
+    state, info = _scan.run(_epoch, state, (x, prior_scale, tau, kappa), num_epochs, key=key,
+                            static={"batch_size": batch_size}, objective=None)
+    info = jax.tree.map(lambda a: a.reshape(-1, *a.shape[2:]), info)    # (epochs * batches, ...)
+    _scan.check_finite(info.elbo, state, "vibook.svi.fit", info=info)
+    return state, info
 
-    def run(s, keys):
-        return _mixture_epochs(s, keys, x, batch_size, prior_scale, tau, kappa, sharding)
 
-    return _run_epochs(run, state, key, num_epochs, progress, "SVI")
-
+# --- the objective ----------------------------------------------------------------------------
 
 @jax.jit
-def _mixture_elbo(m, s2, x, prior_scale):
-    phi = cavi.mixture_local(m, s2, x)
-    return cavi.mixture_elbo(cavi.MixtureState(m, s2, phi), x, prior_scale)
+def _elbo(m, s2, x, prior_scale):
+    # phi* maximises the ELBO, so by the envelope theorem the gradient holds it fixed;
+    # stopping it also keeps the gradient finite where phi* underflows to 0.
+    phi = jax.lax.stop_gradient(mixture.update_local(m, s2, x))          # (N, K)
+    return mixture.elbo(mixture.MixtureState(m, s2, phi), x, prior_scale)
 
 
-def mixture_elbo(m, s2, x, prior_scale):
-    r"""The mixture ELBO of global parameters ``(m, s2)``, with every :math:`q(c_i)`
-    at its optimum.
+def elbo(m, s2, x, prior_scale):
+    r"""The mixture ELBO of the global parameters ``(m, s2)``, every :math:`q(c_i)` at its
+    optimum: a total over the :math:`N` points.
 
     :math:`\mathcal{L}(m, s^2) = \max_\phi \mathcal{L}(m, s^2, \phi)`, the
-    objective SVI climbs (Hoffman et al. 2013, §2.3). ``m`` and ``s2`` may carry
-    a leading axis of steps (from :func:`mixture_fit`'s trace); the result then
-    has that shape.
+    objective SVI climbs (Hoffman et al. 2013, §2.3), computed exactly on all
+    of ``x``. Its gradient (``jax.grad``) holds :math:`\phi` at the optimum,
+    which is exact by the envelope theorem. ``m`` and ``s2`` may carry a
+    leading axis of steps (``info.m`` and ``info.s2`` of :func:`fit`); the
+    result then has that shape.
+
+    Parameters
+    ----------
+    m : array_like, shape (K, D) or (T, K, D)
+    s2 : array_like, shape (K,) or (T, K)
+        Every entry :math:`> 0`.
+    x : array_like, shape (N, D)
+    prior_scale : float
+        :math:`\sigma > 0`.
     """
-    x = _checks.array(x, "x", ndim=2)
+    x = _checks.data(x)
     _checks.positive(prior_scale, "prior_scale")
-    m, s2 = jnp.asarray(m), jnp.asarray(s2)
+    m = _checks.array(m, "m", ndim=(2, 3))
+    if m.shape[-1] != x.shape[1]:
+        raise ValueError(f"m must have D = {x.shape[1]} columns like x, got shape {m.shape}")
+    s2 = _checks.positive_entries(s2, "s2", shape=m.shape[:-1])
     if m.ndim == 3:
-        return jax.lax.map(lambda ms: _mixture_elbo(*ms, x, prior_scale), (m, s2))
-    return _mixture_elbo(m, s2, x, prior_scale)
-
-
-# --- black-box minibatch VI -------------------------------------------------------------------
-
-def minibatch_elbo(key, family, params, log_prior, log_lik, batch, num_data, num_samples=1):
-    r"""Reparameterised ELBO estimate from a minibatch, with the likelihood rescaled
-    by :math:`N/|B|`.
-
-    .. math::
-
-        \hat{\mathcal{L}} &= \frac1S \sum_{s=1}^S \Big[\log p(z_s)
-        + \frac{N}{|B|}\sum_{i \in B} \log p(x_i \mid z_s)\Big] \\
-        &\quad {}+ \mathbb{H}[q], \qquad z_s = g(\epsilon_s; \phi),
-
-    an unbiased estimate of the full-data ELBO when :math:`B` is a uniformly
-    random subset (Hoffman et al. 2013; Kucukelbir et al. 2017, §2.6).
-
-    Parameters
-    ----------
-    key : PRNG key
-    family : vibook.families.Family
-    params : the family's parameters
-    log_prior : callable
-        ``log_prior(z) -> scalar`` for one latent ``z``.
-    log_lik : callable
-        ``log_lik(z, batch) -> (|B|,)`` per-example log-likelihoods for one ``z``.
-    batch : pytree of arrays with leading axis |B|
-    num_data : int
-        :math:`N`.
-    num_samples : int
-        :math:`S`, Monte Carlo samples of :math:`z`.
-    """
-    z = family.sample(key, params, num_samples)                          # (S, D)
-    size = jax.tree.leaves(batch)[0].shape[0]
-    joint = jax.vmap(lambda zs: log_prior(zs) + num_data / size * jnp.sum(log_lik(zs, batch)))(z)
-    return jnp.mean(joint) + family.entropy(params)
-
-
-@partial(jax.jit, static_argnames=("family", "log_prior", "log_lik", "batch_size", "optimizer",
-                                   "num_samples", "sharding"))
-def _bbvi_epochs(carry, keys, family, log_prior, log_lik, data, batch_size, optimizer,
-                 num_samples, sharding):
-    n = jax.tree.leaves(data)[0].shape[0]
-
-    def batch_step(carry, inputs):
-        params, opt_state = carry
-        key, idx = inputs
-        batch = device.shard_batch(jax.tree.map(lambda a: a[idx], data), sharding)
-        value, grads = jax.value_and_grad(lambda p: -minibatch_elbo(
-            key, family, p, log_prior, log_lik, batch, n, num_samples))(params)
-        updates, opt_state = optimizer.update(grads, opt_state, params)
-        return (optax.apply_updates(params, updates), opt_state), -value
-
-    def epoch(carry, key):
-        k_batch, k_sample = jax.random.split(key)
-        idx = minibatches(k_batch, n, batch_size)
-        return jax.lax.scan(batch_step, carry, (jax.random.split(k_sample, idx.shape[0]), idx))
-
-    carry, elbo = jax.lax.scan(epoch, carry, keys)
-    return carry, elbo.reshape(-1)
-
-
-def minibatch_fit(key, family, params, log_prior, log_lik, data, num_epochs, batch_size,
-                  optimizer, num_samples=1, progress=False, devices=None):
-    """Black-box minibatch VI: stochastic gradient ascent on :func:`minibatch_elbo`.
-
-    Parameters
-    ----------
-    key : PRNG key
-    family : vibook.families.Family
-        E.g. ``families.normal`` (mean-field) or ``families.full_rank_normal``.
-    params : the family's initial parameters
-    log_prior, log_lik : callable
-        See :func:`minibatch_elbo`; pass the same function objects again to
-        reuse the compiled code.
-    data : pytree of arrays with a common leading axis N
-        E.g. ``(x, y)``.
-    num_epochs, batch_size : int
-        Each epoch shuffles the data and takes ``N // batch_size`` steps.
-        ``batch_size = N`` gives full-batch VI.
-    optimizer : optax.GradientTransformation
-    num_samples : int
-        Monte Carlo samples per step.
-    progress : bool
-        Print one line per chunk of epochs (deterministic text).
-    devices : sequence of jax.Device, optional
-        Split each minibatch over these devices (all local devices by
-        default); see :func:`vibook.device.batch_sharding`.
-
-    Returns
-    -------
-    params : the fitted parameters
-    elbo_trace : Array, shape (num_epochs * (N // batch_size),)
-        The minibatch ELBO estimate at every step.
-    """
-    _checks.key(key)
-    leaves = [_checks.array(a, "data") for a in jax.tree.leaves(data)]
-    if not leaves or any(a.ndim < 1 or a.shape[0] != leaves[0].shape[0] for a in leaves):
-        raise ValueError("data must be arrays that share a leading axis of length N")
-    data = jax.tree.unflatten(jax.tree.structure(data), leaves)
-    num_epochs = _checks.positive_int(num_epochs, "num_epochs")
-    batch_size = _checks.batch_size(batch_size, leaves[0].shape[0])
-    num_samples = _checks.positive_int(num_samples, "num_samples")
-    _checks.optimizer(optimizer)
-    _checks.function(log_prior, "log_prior", "log_prior(z)")
-    _checks.function(log_lik, "log_lik", "log_lik(z, batch)")
-    sharding = device.batch_sharding(batch_size, devices)
-    data, params = device.replicate((data, params), sharding)
-
-    def run(c, keys):
-        return _bbvi_epochs(c, keys, family, log_prior, log_lik, data, batch_size,
-                            optimizer, num_samples, sharding)
-
-    (params, _), trace = _run_epochs(run, (params, optimizer.init(params)), key, num_epochs,
-                                     progress, "VI")
-    return params, trace
+        return jax.lax.map(lambda ms: _elbo(*ms, x, prior_scale), (m, s2))
+    return _elbo(m, s2, x, prior_scale)

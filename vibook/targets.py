@@ -160,15 +160,17 @@ def grid(limits, num=(201, 201)):
     num : int or (int, int)
         Points per axis, each ``>= 2``.
     """
-    nums = (num, num) if isinstance(num, (int, np.integer)) else tuple(num)
-    if len(nums) != 2 or len(limits) != 2:
-        raise ValueError(f"limits and num must describe two axes, got {limits!r}, {num!r}")
+    box = _checks.array(limits, "limits", shape=(2, 2))               # ((lo1, hi1), (lo2, hi2))
+    nums = (num, num) if isinstance(num, (int, np.integer)) else num
+    if not isinstance(nums, (tuple, list)) or len(nums) != 2:
+        raise TypeError(f"num must be an integer or a pair of integers, got {num!r}")
     axes, log_ws = [], []
-    for (lo, hi), k in zip(limits, nums):
+    for (lo, hi), k in zip(np.asarray(box), nums):
         k = _checks.positive_int(k, "num")
-        if not float(hi) > float(lo):
-            raise ValueError(f"limits must be (lo, hi) pairs with hi > lo, got {(lo, hi)}")
-        axis, weights = marginal.trapezoid_weights(jnp.linspace(float(lo), float(hi), k))
+        if k < 2 or not hi > lo:
+            raise ValueError(f"limits must be (lo, hi) pairs with hi > lo and num >= 2 points "
+                             f"per axis, got {(float(lo), float(hi))} with num = {k}")
+        axis, weights = marginal.trapezoid_weights(jnp.linspace(lo, hi, k))
         axes.append(axis)
         log_ws.append(jnp.log(weights))
     z1, z2 = jnp.meshgrid(axes[0], axes[1], indexing="ij")         # (K1, K2) each
@@ -177,14 +179,9 @@ def grid(limits, num=(201, 201)):
 
 
 def _values(log_values, g, name):
-    if not isinstance(g, Grid):
-        raise TypeError(f"grid must be a targets.Grid (from targets.grid), got {type(g).__name__}")
-    v = jnp.asarray(log_values, dtype=float)
-    if v.shape != g.log_weights.shape:
-        raise ValueError(f"{name} must have the grid's shape {g.log_weights.shape}, got {v.shape}")
-    if _checks.is_concrete(v) and bool(jnp.any(jnp.isnan(v) | (v == jnp.inf))):
-        raise ValueError(f"{name} must not contain NaN or +inf")
-    return v
+    """Log values on the grid ``g``: its shape, no NaN or +inf (-inf is a zero)."""
+    g = _checks.state(g, Grid, "vibook.targets.grid", "grid")
+    return _checks.array(log_values, name, shape=g.log_weights.shape, allow_neg_inf=True)
 
 
 def log_integral(log_values, g):

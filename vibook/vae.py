@@ -15,8 +15,10 @@ maximising the ELBO
 with the reparameterisation :math:`z = \mu_\phi(x) + \sigma_\phi(x) \odot
 \varepsilon`, :math:`\varepsilon \sim \mathcal{N}(0, I)`, and the KL term in
 closed form. The networks are plain lists of ``(W, b)`` pairs; the optimiser
-is any optax ``GradientTransformation``. :func:`fit` splits each minibatch
-over all local devices (see :mod:`vibook.device`).
+is any optax ``GradientTransformation``. Training follows the algorithm
+contract: :func:`step` is one optimiser step on a minibatch, and :func:`fit`
+runs epochs of them in ``lax.scan`` (data-parallel inside
+:func:`vibook.device.data_parallel`).
 """
 
 from functools import partial
@@ -26,8 +28,7 @@ import jax
 import jax.numpy as jnp
 import optax
 
-from vibook import _checks, _mlp, device
-from vibook.data import minibatches
+from vibook import _checks, _mlp, _scan
 
 
 class VAEParams(NamedTuple):
@@ -37,11 +38,31 @@ class VAEParams(NamedTuple):
     decoder: list   # last layer outputs Bernoulli logits: data_dim
 
 
-class FitTrace(NamedTuple):
-    """Mean ELBO (nats per example) after each epoch."""
+class VAEState(NamedTuple):
+    """The VAE's parameters and the optimiser's state: ``VAEState(params, optimizer.init(params))``."""
 
-    train_elbo: jax.Array   # (num_epochs,) mean minibatch ELBO during the epoch
-    test_elbo: jax.Array    # (num_epochs,) on x_test at the end of the epoch (NaN if none)
+    params: VAEParams
+    opt_state: object
+
+
+class VAEInfo(NamedTuple):
+    """What one :func:`step` reports.
+
+    Attributes
+    ----------
+    elbo : Array
+        Scalar: the single-sample (β-)ELBO at the parameters before the step,
+        a mean per example over the minibatch (nats per example).
+    """
+
+    elbo: jax.Array
+
+
+class FitTrace(NamedTuple):
+    """What :func:`fit` reports after each epoch, in nats per example (means, not totals)."""
+
+    train_elbo: jax.Array   # (num_epochs,) mean of the epoch's VAEInfo.elbo (the (β-)ELBO)
+    test_elbo: jax.Array    # (num_epochs,) ELBO (β = 1) of x_test after the epoch; NaN if none
 
 
 def init(key, data_dim, latent_dim, hidden_dims=(128,)):
@@ -68,9 +89,27 @@ def init(key, data_dim, latent_dim, hidden_dims=(128,)):
                      decoder=_mlp.init(k_dec, [latent_dim, *hidden[::-1], data_dim]))
 
 
+def _check_params(params):
+    return _checks.state(params, VAEParams, "vibook.vae.init", name="params")
+
+
 def dims(params):
     """``(data_dim, latent_dim)`` of a VAE."""
+    _check_params(params)
     return params.encoder[0][0].shape[0], params.decoder[0][0].shape[0]
+
+
+def _last_axis(value, name, size, what):
+    out = _checks.array(value, name)
+    if out.ndim < 1 or out.shape[-1] != size:
+        raise ValueError(f"{name} must have shape (..., {size}), its last axis the {what}; "
+                         f"got shape {out.shape}")
+    return out
+
+
+def _encode(params, x):
+    mean, raw_scale = jnp.split(_mlp.apply(params.encoder, x), 2, axis=-1)
+    return mean, jax.nn.softplus(raw_scale) + 1e-6
 
 
 def encode(params, x):
@@ -79,20 +118,43 @@ def encode(params, x):
 
     ``x`` has shape ``(..., data_dim)``; both outputs have shape ``(..., latent_dim)``.
     """
-    out = _mlp.apply(params.encoder, x)
-    mean, raw_scale = jnp.split(out, 2, axis=-1)
-    return mean, jax.nn.softplus(raw_scale) + 1e-6
+    data_dim, _ = dims(params)
+    return _encode(params, _last_axis(x, "x", data_dim, "data_dim of the VAE"))
+
+
+def _decode(params, z):
+    return _mlp.apply(params.decoder, z)
 
 
 def decode(params, z):
-    """Decoder: Bernoulli logits of :math:`p_\\theta(x \\mid z)`, shape ``(..., data_dim)``."""
-    return _mlp.apply(params.decoder, z)
+    """Decoder: Bernoulli logits of :math:`p_\\theta(x \\mid z)`, shape ``(..., data_dim)``.
+
+    ``z`` has shape ``(..., latent_dim)``.
+    """
+    _, latent_dim = dims(params)
+    return _decode(params, _last_axis(z, "z", latent_dim, "latent_dim of the VAE"))
+
+
+def _bernoulli_log_prob(logits, x):
+    return jnp.sum(x * logits - jax.nn.softplus(logits), axis=-1)
 
 
 def bernoulli_log_prob(logits, x):
     r""":math:`\sum_j x_j \ell_j - \mathrm{softplus}(\ell_j)`, the log Bernoulli likelihood
-    from logits :math:`\ell`."""
-    return jnp.sum(x * logits - jax.nn.softplus(logits), axis=-1)
+    from logits :math:`\ell`, summed over the last axis.
+
+    ``logits`` and ``x`` have the same last axis (the pixels) and broadcast
+    against each other; ``x`` holds 0s and 1s.
+    """
+    logits = _checks.array(logits, "logits")
+    x = _last_axis(x, "x", logits.shape[-1] if logits.ndim else 1, "same length as logits'")
+    if _checks.is_concrete(x) and not bool(jnp.all((x == 0) | (x == 1))):
+        raise ValueError("x must be binary (0 or 1) for a Bernoulli likelihood")
+    return _bernoulli_log_prob(logits, x)
+
+
+def _gaussian_kl(mean, scale):
+    return 0.5 * (mean**2 + scale**2 - 1.0) - jnp.log(scale)
 
 
 def gaussian_kl(mean, scale):
@@ -102,28 +164,31 @@ def gaussian_kl(mean, scale):
     .. math:: \tfrac12(\mu^2 + \sigma^2 - 1) - \log\sigma
 
     Sum over the last axis for the KL of a diagonal Gaussian (Kingma & Welling
-    2014, appendix B).
+    2014, appendix B). ``mean`` and ``scale`` (every entry :math:`> 0`) have
+    the same shape.
     """
-    return 0.5 * (mean**2 + scale**2 - 1.0) - jnp.log(scale)
+    mean = _checks.array(mean, "mean")
+    scale = _checks.positive_entries(scale, "scale", shape=mean.shape)
+    return _gaussian_kl(mean, scale)
 
 
 def _terms_one(key, params, x):
     """Single-sample reconstruction term and analytic KL for one example."""
-    mean, scale = encode(params, x)
+    mean, scale = _encode(params, x)
     z = mean + scale * jax.random.normal(key, mean.shape)        # reparameterisation
-    return bernoulli_log_prob(decode(params, z), x), jnp.sum(gaussian_kl(mean, scale))
+    return _bernoulli_log_prob(_decode(params, z), x), jnp.sum(_gaussian_kl(mean, scale))
 
 
-def _iwae_one(key, params, x, k):
-    """The ``k``-sample importance-weighted bound for one example."""
-    mean, scale = encode(params, x)
-    eps = jax.random.normal(key, (k, mean.shape[-1]))           # (k, L)
+def _iwae_one(key, params, x, num_samples):
+    """The ``num_samples``-draw importance-weighted bound for one example."""
+    mean, scale = _encode(params, x)
+    eps = jax.random.normal(key, (num_samples, mean.shape[-1]))  # (k, L)
     z = mean[None, :] + scale[None, :] * eps                    # (k, L)
-    log_lik = bernoulli_log_prob(decode(params, z), x[None, :])                  # (k,)
+    log_lik = _bernoulli_log_prob(_decode(params, z), x[None, :])                # (k,)
     log_prior = jnp.sum(jax.scipy.stats.norm.logpdf(z), axis=-1)                 # (k,)
     log_q = jnp.sum(jax.scipy.stats.norm.logpdf(z, mean[None, :], scale[None, :]), axis=-1)
     log_w = log_lik + log_prior - log_q                                          # (k,)
-    return jax.nn.logsumexp(log_w) - jnp.log(k)
+    return jax.nn.logsumexp(log_w) - jnp.log(num_samples)
 
 
 def _check_data(params, x, name="x"):
@@ -139,9 +204,11 @@ def _check_data(params, x, name="x"):
     return x
 
 
-@jax.jit
-def _terms(key, params, x):
+def _terms_batch(key, params, x):
     return jax.vmap(_terms_one, (0, None, 0))(jax.random.split(key, x.shape[0]), params, x)
+
+
+_terms = jax.jit(_terms_batch)
 
 
 def elbo_terms(key, params, x):
@@ -172,75 +239,96 @@ def elbo(key, params, x, beta=1.0):
     return reconstruction - beta * kl
 
 
-@partial(jax.jit, static_argnames="k")
-def _iwae(key, params, x, k):
+@partial(jax.jit, static_argnames="num_samples")
+def _iwae(key, params, x, num_samples):
     keys = jax.random.split(key, x.shape[0])
-    return jax.vmap(_iwae_one, (0, None, 0, None))(keys, params, x, k)
+    return jax.vmap(_iwae_one, (0, None, 0, None))(keys, params, x, num_samples)
 
 
-def iwae_bound(key, params, x, k):
+def iwae_bound(key, params, x, num_samples):
     r"""Per-example importance-weighted bound (Burda et al. 2016), shape (N,).
 
     .. math::
 
         \mathcal{L}_k(x) = \log \frac1k \sum_{i=1}^k
-        \frac{p(x \mid z_i)\, p(z_i)}{q(z_i \mid x)}, \qquad z_i \sim q(z \mid x).
+        \frac{p(x \mid z_i)\, p(z_i)}{q(z_i \mid x)}, \qquad z_i \sim q(z \mid x),
 
-    :math:`\mathbb{E}\,\mathcal{L}_1` is the ELBO, :math:`\mathbb{E}\,\mathcal{L}_k`
-    is non-decreasing in ``k`` and tends to :math:`\log p(x)`.
+    with :math:`k` = ``num_samples``. :math:`\mathbb{E}\,\mathcal{L}_1` is
+    the ELBO, :math:`\mathbb{E}\,\mathcal{L}_k` is non-decreasing in
+    :math:`k` and tends to :math:`\log p(x)`.
     """
     _checks.key(key)
-    k = _checks.positive_int(k, "k")
-    return _iwae(key, params, _check_data(params, x), k)
+    num_samples = _checks.positive_int(num_samples, "num_samples")
+    return _iwae(key, params, _check_data(params, x), num_samples)
 
 
-def _loss(params, key, x, beta):
-    reconstruction, kl = jax.vmap(_terms_one, (0, None, 0))(
-        jax.random.split(key, x.shape[0]), params, x)
-    return -jnp.mean(reconstruction - beta * kl)
+def _mean_elbo(params, key, x, beta):
+    reconstruction, kl = _terms_batch(key, params, x)
+    return jnp.mean(reconstruction - beta * kl)
 
 
-@partial(jax.jit, static_argnames=("num_epochs", "batch_size", "optimizer", "sharding"))
-def _fit(key, params, x_train, x_test, num_epochs, batch_size, optimizer, beta, sharding):
-    num_batches = x_train.shape[0] // batch_size
-
-    def batch_step(carry, inputs):
-        params, opt_state = carry
-        key, batch = inputs
-        batch = device.shard_batch(batch, sharding)                     # (|B|, D)
-        loss, grads = jax.value_and_grad(_loss)(params, key, batch, beta)
-        updates, opt_state = optimizer.update(grads, opt_state, params)
-        return (optax.apply_updates(params, updates), opt_state), -loss
-
-    def epoch_step(carry, key):
-        k_perm, k_batches, k_test = jax.random.split(key, 3)
-        batches = x_train[minibatches(k_perm, x_train.shape[0], batch_size)]  # (B, |B|, D)
-        carry, train = jax.lax.scan(batch_step, carry,
-                                    (jax.random.split(k_batches, num_batches), batches))
-        test = jnp.nan if x_test is None else -_loss(carry[0], k_test, x_test, 1.0)
-        return carry, (jnp.mean(train), test)
-
-    carry = (params, optimizer.init(params))
-    (params, _), (train, test) = jax.lax.scan(epoch_step, carry,
-                                              jax.random.split(key, num_epochs))
-    return params, FitTrace(train, jnp.asarray(test, dtype=train.dtype))
+def _step(key, state, x_batch, optimizer, beta):
+    value, grads = jax.value_and_grad(_mean_elbo)(state.params, key, x_batch, beta)
+    ascent = jax.tree.map(jnp.negative, grads)                       # optax minimises
+    updates, opt_state = optimizer.update(ascent, state.opt_state, state.params)
+    return VAEState(optax.apply_updates(state.params, updates), opt_state), VAEInfo(value)
 
 
-def fit(key, params, x_train, num_epochs, batch_size, optimizer, beta=1.0, x_test=None,
-        devices=None):
+def step(key, state, x_batch, optimizer, beta=1.0):
+    r"""One optimiser step on the mean single-sample (β-)ELBO of a minibatch.
+
+    Parameters
+    ----------
+    key : PRNG key
+        The draws :math:`z \sim q(z \mid x)` of this step.
+    state : VAEState
+        ``VAEState(params, optimizer.init(params))``, or a previous step's.
+    x_batch : array, shape (|B|, data_dim), binary
+    optimizer : optax.GradientTransformation
+    beta : float
+        Weight of the KL term (1 for the ELBO).
+
+    Returns
+    -------
+    state : VAEState
+    info : VAEInfo
+        ``info.elbo``: the minibatch's mean (β-)ELBO per example before the step.
+    """
+    _checks.key(key)
+    _checks.state(state, VAEState, "vibook.vae.VAEState(params, optimizer.init(params))")
+    x_batch = _check_data(state.params, x_batch, "x_batch")
+    _checks.optimizer(optimizer)
+    beta = _checks.positive(beta, "beta")
+    return _jit_step(key, state, x_batch, optimizer, jnp.asarray(beta, dtype=x_batch.dtype))
+
+
+_jit_step = jax.jit(_step, static_argnames="optimizer")
+
+
+def _epoch(key, state, x_train, x_test, beta, *, batch_size, optimizer):
+    k_perm, k_batches, k_test = jax.random.split(key, 3)
+    step_keys = jax.random.split(k_batches, x_train.shape[0] // batch_size)
+    state, info = _scan.epoch(_step, state, x_train, batch_size, k_perm, step_keys,
+                              args=(optimizer, beta))
+    test = jnp.nan if x_test is None else _mean_elbo(state.params, k_test, x_test, 1.0)
+    return state, FitTrace(jnp.mean(info.elbo), jnp.asarray(test, dtype=info.elbo.dtype))
+
+
+def fit(key, params, x_train, num_epochs, batch_size, optimizer, beta=1.0, x_test=None):
     """Train a VAE by minibatch stochastic gradient ascent on the (β-)ELBO.
 
-    Each epoch shuffles ``x_train`` and runs ``N // batch_size`` steps of
-    ``optimizer`` on the mean single-sample ELBO of a minibatch (the last
-    ``N mod batch_size`` shuffled examples sit the epoch out). Everything runs
-    in one ``jax.jit``-compiled ``lax.scan`` over epochs and, inside, over
-    minibatches; pass the same ``optimizer`` object again to reuse the
-    compiled code.
+    Each epoch shuffles ``x_train`` and runs :func:`step` on each of its
+    ``N // batch_size`` minibatches (the last ``N mod batch_size`` shuffled
+    examples sit the epoch out). Everything runs in one ``jax.jit``-compiled
+    ``lax.scan`` over epochs and, inside, over minibatches; pass the same
+    ``optimizer`` object again to reuse the compiled code. Inside
+    :func:`vibook.device.data_parallel` each minibatch is split over the devices.
 
     Parameters
     ----------
     key : PRNG key
     params : VAEParams
+        The start, from :func:`init`.
     x_train : array, shape (N, data_dim), binary
     num_epochs, batch_size : int
         ``batch_size`` must not exceed ``N``.
@@ -249,14 +337,17 @@ def fit(key, params, x_train, num_epochs, batch_size, optimizer, beta=1.0, x_tes
         Weight of the KL term (1 for the ELBO; the β-VAE otherwise).
     x_test : array, shape (M, data_dim), optional
         Held-out data whose ELBO is traced after each epoch.
-    devices : sequence of jax.Device, optional
-        Split each minibatch over these devices (all local devices by
-        default); see :func:`vibook.device.batch_sharding`.
 
     Returns
     -------
     params : VAEParams
     trace : FitTrace
+        ``train_elbo`` and ``test_elbo``, shape (num_epochs,), nats per example.
+
+    Raises
+    ------
+    FloatingPointError
+        If the training ELBO stops being finite (naming the epoch).
     """
     _checks.key(key)
     x_train = _check_data(params, x_train, "x_train")
@@ -265,8 +356,9 @@ def fit(key, params, x_train, num_epochs, batch_size, optimizer, beta=1.0, x_tes
     num_epochs = _checks.positive_int(num_epochs, "num_epochs")
     batch_size = _checks.batch_size(batch_size, x_train.shape[0])
     _checks.optimizer(optimizer)
-    beta = _checks.positive(beta, "beta")
-    sharding = device.batch_sharding(batch_size, devices)
-    key, params, x_train, x_test = device.replicate((key, params, x_train, x_test), sharding)
-    return _fit(key, params, x_train, x_test, num_epochs, batch_size, optimizer,
-                jnp.asarray(beta, dtype=x_train.dtype), sharding)
+    beta = jnp.asarray(_checks.positive(beta, "beta"), dtype=x_train.dtype)
+    state = VAEState(params, optimizer.init(params))
+    state, trace = _scan.run(_epoch, state, (x_train, x_test, beta), num_epochs, key=key,
+                             static={"batch_size": batch_size, "optimizer": optimizer},
+                             name="vibook.vae.fit", objective="train_elbo")
+    return state.params, trace

@@ -23,8 +23,12 @@ components the data do not need are emptied: their expected weight
 :math:`\mathbb E[\pi_k] = \alpha_k / \sum_j \alpha_j` shrinks towards
 :math:`\alpha_0 / (N + K\alpha_0)` (Corduneanu & Bishop 2001).
 
-Functions: :func:`init`, :func:`step` and :func:`fit` (``lax.scan``), plus
-:func:`expected_weights` and :func:`expected_covariances` for reading the fit.
+The algorithm follows the package's contract: :func:`init`, :func:`step` and
+:func:`fit` (``lax.scan``), each step reporting a :class:`VBGMMInfo`. For
+reading a fit: :func:`expected_weights`, :func:`expected_covariances`,
+:func:`expected_log_weights` and :func:`expected_log_det_precision`; and
+:func:`sklearn_fit` runs scikit-learn's ``BayesianGaussianMixture`` from the
+same start, for comparison. The ELBO is a total over the :math:`N` data points.
 """
 
 import math
@@ -32,9 +36,10 @@ from typing import NamedTuple
 
 import jax
 import jax.numpy as jnp
+import numpy as np
 from jax.scipy.special import digamma, gammaln, multigammaln, xlogy
 
-from vibook import _checks, _linalg, _scan
+from vibook import _checks, _linalg, _scan, _sklearn
 
 _LOG_2PI = math.log(2 * math.pi)      # a Python float: exact in float64 too
 
@@ -92,45 +97,64 @@ class VBGMMState(NamedTuple):
     scale: jax.Array
 
 
+class VBGMMInfo(NamedTuple):
+    """What one :func:`step` reports.
+
+    Attributes
+    ----------
+    elbo : Array
+        Scalar. :func:`elbo` of the new factors, a total over the :math:`N`
+        data points (not a mean); it never decreases from step to step.
+    """
+
+    elbo: jax.Array
+
+
 # ------------------------------------------------------------------ checks ---
 
-def _check_spd(a, name):
-    if _checks.is_concrete(a):
-        if not bool(jnp.allclose(a, jnp.swapaxes(a, -1, -2), rtol=1e-5, atol=1e-6)):
-            raise ValueError(f"{name} must be symmetric")
-        if not bool(jnp.all(jnp.isfinite(jnp.linalg.cholesky(a)))):
-            raise ValueError(f"{name} must be positive definite")
+def _check_dof(dof, d, name):
+    """Wishart degrees of freedom: every entry > D - 1 (concrete values only)."""
+    if _checks.is_concrete(dof) and not np.all(np.asarray(dof) > d - 1):
+        raise ValueError(f"{name} must be > D - 1 = {d - 1}, got {np.asarray(dof)}")
 
 
 def _check_prior(prior, x):
     """Check the hyper-parameters against the data; return them as arrays of x's dtype."""
-    if not isinstance(prior, VBGMMPrior):
-        fields = "concentration, mean_precision, mean, dof, scale"
-        raise TypeError(f"prior must be a VBGMMPrior({fields}), got {type(prior).__name__}")
+    _checks.state(prior, VBGMMPrior,
+                  "VBGMMPrior(concentration, mean_precision, mean, dof, scale)", name="prior")
     d = x.shape[1]
     _checks.positive(prior.concentration, "prior.concentration")
     _checks.positive(prior.mean_precision, "prior.mean_precision")
     mean = _checks.array(prior.mean, "prior.mean", shape=(d,))
     _checks.finite(prior.dof, "prior.dof")
-    if _checks.is_concrete(prior.dof) and not float(prior.dof) > d - 1:
-        raise ValueError(f"prior.dof must be > D - 1 = {d - 1}, got {float(prior.dof)}")
+    _check_dof(prior.dof, d, "prior.dof")
     scale = _checks.array(prior.scale, "prior.scale", shape=(d, d))
-    _check_spd(scale, "prior.scale")
+    _checks.spd(scale, "prior.scale")
     as_x = lambda v: jnp.asarray(v, x.dtype)                               # noqa: E731
     return VBGMMPrior(as_x(prior.concentration), as_x(prior.mean_precision), as_x(mean),
                       as_x(prior.dof), as_x(scale))
 
 
+def _check_globals(state, d=None):
+    """The global factors of a state (any data), checked; returns the number of components."""
+    _checks.state(state, VBGMMState, "vibook.vbgmm.init")
+    k = _checks.positive_entries(state.concentration, "state.concentration", ndim=1).shape[0]
+    _checks.positive_entries(state.mean_precision, "state.mean_precision", shape=(k,))
+    d = _checks.array(state.mean, "state.mean", shape=(k, d)).shape[1]
+    _check_dof(_checks.array(state.dof, "state.dof", shape=(k,)), d, "state.dof")
+    _checks.spd(_checks.array(state.scale, "state.scale", shape=(k, d, d)), "state.scale", ndim=3)
+    return k
+
+
 def _check_state(state, x):
-    if not isinstance(state, VBGMMState):
-        raise TypeError(f"state must be a VBGMMState, got {type(state).__name__}")
-    n, d = x.shape
-    k = _checks.array(state.concentration, "state.concentration", ndim=1).shape[0]
-    _checks.array(state.resp, "state.resp", shape=(n, k))
-    _checks.array(state.mean_precision, "state.mean_precision", shape=(k,))
-    _checks.array(state.mean, "state.mean", shape=(k, d))
-    _checks.array(state.dof, "state.dof", shape=(k,))
-    _checks.array(state.scale, "state.scale", shape=(k, d, d))
+    k = _check_globals(state, x.shape[1])
+    _checks.array(state.resp, "state.resp", shape=(x.shape[0], k))
+    _checks.simplex(state.resp, "state.resp")
+
+
+def _check_resp(resp, x):
+    resp = _checks.array(resp, "resp", ndim=2, shape=(x.shape[0], None))
+    return _checks.simplex(resp, "resp")
 
 
 # ------------------------------------------------------------ expectations ---
@@ -149,16 +173,12 @@ def _spd_inv(a):
 
 
 def _expected_log_det_precision(dof, scale):
-    r""":math:`\ln\tilde\Lambda_k = \mathbb E\ln|\Lambda_k|
-    = \sum_{i=1}^D \psi\big(\tfrac{\nu_k + 1 - i}{2}\big) + D\ln 2 + \ln|W_k|` (eq. 10.65)."""
     d = scale.shape[-1]
     psi = digamma(0.5 * (dof[:, None] - jnp.arange(d)[None, :]))         # (K, D)
     return jnp.sum(psi, axis=1) + d * math.log(2.0) + _log_det(scale)
 
 
 def _expected_log_weights(concentration):
-    r""":math:`\ln\tilde\pi_k = \mathbb E\ln\pi_k = \psi(\alpha_k) - \psi(\sum_j \alpha_j)`
-    (eq. 10.66)."""
     return digamma(concentration) - digamma(jnp.sum(concentration))
 
 
@@ -204,7 +224,7 @@ def update_local(state, x):
     Parameters
     ----------
     state : VBGMMState
-        Only the global factors are used.
+        Only the global factors are used (``state.resp`` may belong to other data).
     x : array_like, shape (N, D)
 
     Returns
@@ -212,9 +232,12 @@ def update_local(state, x):
     Array, shape (N, K)
     """
     x = _checks.data(x)
-    _check_state(state, x)
-    log_rho = _log_rho(state, x)                                          # (N, K)
-    return jax.nn.softmax(log_rho, axis=1)
+    _check_globals(state, x.shape[1])
+    return _update_local(state, x)
+
+
+def _update_local(state, x):
+    return jax.nn.softmax(_log_rho(state, x), axis=1)                      # (N, K)
 
 
 def update_global(x, resp, prior):
@@ -253,11 +276,10 @@ def update_global(x, resp, prior):
         Holds ``resp`` and the updated global factors.
     """
     x = _checks.data(x)
-    resp = _checks.array(resp, "resp", ndim=2, shape=(x.shape[0], None))
-    if _checks.is_concrete(resp) and (bool(jnp.any(resp < 0))
-                                      or not bool(jnp.allclose(resp.sum(axis=1), 1.0, atol=1e-4))):
-        raise ValueError("resp must be non-negative with rows summing to 1")
-    prior = _check_prior(prior, x)
+    return _update_global(x, _check_resp(resp, x), _check_prior(prior, x))
+
+
+def _update_global(x, resp, prior):
     alpha0, beta0, m0, nu0, w0 = prior
     nk = jnp.sum(resp, axis=0)                                            # (K,)
     xbar = (resp.T @ x) / (nk + 10 * jnp.finfo(x.dtype).eps)[:, None]     # (K, D)
@@ -296,10 +318,15 @@ def elbo(state, x, prior):
     Returns
     -------
     Array, scalar
+        The ELBO, a total over the :math:`N` data points (not a mean).
     """
     x = _checks.data(x)
     _check_state(state, x)
-    alpha0, beta0, m0, nu0, w0 = _check_prior(prior, x)
+    return _elbo(state, x, _check_prior(prior, x))
+
+
+def _elbo(state, x, prior):
+    alpha0, beta0, m0, nu0, w0 = prior
     d = x.shape[1]
     k = state.concentration.shape[0]
     r, alpha, beta, m, nu, w = state
@@ -349,15 +376,17 @@ def init(key, x, num_components, prior):
     """
     _checks.key(key)
     x = _checks.data(x)
-    k = _checks.positive_int(num_components, "num_components")
-    if k > x.shape[0]:
-        raise ValueError("num_components must be at most the number of points "
-                         f"N = {x.shape[0]}, got {k}")
-    _check_prior(prior, x)
+    k = _checks.num_components(num_components, x.shape[0])
+    prior = _check_prior(prior, x)
     centres = x[jax.random.choice(key, x.shape[0], (k,), replace=False)]  # (K, D)
     dist2 = jnp.sum((x[:, None, :] - centres[None, :, :]) ** 2, axis=-1)  # (N, K)
     resp = jax.nn.one_hot(jnp.argmin(dist2, axis=1), k, dtype=x.dtype)
-    return update_global(x, resp, prior)
+    return _update_global(x, resp, prior)
+
+
+def _step(state, x, prior):
+    new = _update_global(x, _update_local(state, x), prior)
+    return new, VBGMMInfo(_elbo(new, x, prior))
 
 
 def step(state, x, prior):
@@ -366,6 +395,7 @@ def step(state, x, prior):
     Parameters
     ----------
     state : VBGMMState
+        From :func:`init` or a previous step.
     x : array_like, shape (N, D)
     prior : VBGMMPrior
 
@@ -373,15 +403,20 @@ def step(state, x, prior):
     -------
     state : VBGMMState
         The updated factors.
-    elbo : Array, scalar
-        :func:`elbo` of the updated factors (never below the previous one).
+    info : VBGMMInfo
+        ``info.elbo``: :func:`elbo` of the updated factors, a total over the
+        :math:`N` points (never below the previous one).
     """
-    new = update_global(x, update_local(state, x), prior)
-    return new, elbo(new, x, prior)
+    x = _checks.data(x)
+    _check_state(state, x)
+    state, info = _step(state, x, _check_prior(prior, x))
+    _checks.finite_objective(info.elbo, "ELBO", "x, state or prior holds NaN, inf or a "
+                             "matrix that is not positive definite")
+    return state, info
 
 
-def fit(key, x, num_components, prior, num_iters):
-    """Run variational-GMM CAVI for ``num_iters`` sweeps in ``lax.scan``, from :func:`init`.
+def fit(key, x, num_components, prior, num_steps):
+    """Run variational-GMM CAVI for ``num_steps`` sweeps in ``lax.scan``, from :func:`init`.
 
     Parameters
     ----------
@@ -389,19 +424,23 @@ def fit(key, x, num_components, prior, num_iters):
         Picks the starting assignment (:func:`init`).
     x : array_like, shape (N, D)
     num_components : int
+        :math:`K \\le N`.
     prior : VBGMMPrior
-    num_iters : int
+    num_steps : int
+        Number of sweeps.
 
     Returns
     -------
     state : VBGMMState
-    elbo_trace : Array, shape (num_iters,)
-        The ELBO after each sweep; non-decreasing.
+    info : VBGMMInfo
+        ``info.elbo``, shape (num_steps,): the ELBO (a total over the :math:`N`
+        points) after each sweep; non-decreasing.
     """
-    num_iters = _checks.positive_int(num_iters, "num_iters")
+    num_steps = _checks.positive_int(num_steps, "num_steps")
     state = init(key, x, num_components, prior)
     x = _checks.data(x)
-    return _scan.iterate(step, state, (x, _check_prior(prior, x)), num_iters)
+    return _scan.run(_step, state, (x, _check_prior(prior, x)), num_steps,
+                     name="vibook.vbgmm.fit")
 
 
 # ------------------------------------------------------------ reading a fit ---
@@ -418,8 +457,41 @@ def expected_weights(state):
     -------
     Array, shape (K,)
     """
-    alpha = _checks.array(state.concentration, "state.concentration", ndim=1)
-    return alpha / jnp.sum(alpha)
+    _check_globals(state)
+    return state.concentration / jnp.sum(state.concentration)
+
+
+def expected_log_weights(state):
+    r""":math:`\ln\tilde\pi_k = \mathbb E\ln\pi_k = \psi(\alpha_k) - \psi(\sum_j \alpha_j)`
+    under :math:`q(\pi) = \mathrm{Dir}(\alpha)` (eq. 10.66).
+
+    Parameters
+    ----------
+    state : VBGMMState
+
+    Returns
+    -------
+    Array, shape (K,)
+    """
+    _check_globals(state)
+    return _expected_log_weights(state.concentration)
+
+
+def expected_log_det_precision(state):
+    r""":math:`\ln\tilde\Lambda_k = \mathbb E\ln|\Lambda_k|
+    = \sum_{i=1}^D \psi\big(\tfrac{\nu_k + 1 - i}{2}\big) + D\ln 2 + \ln|W_k|`
+    under :math:`q(\Lambda_k) = \mathcal W(W_k, \nu_k)` (eq. 10.65).
+
+    Parameters
+    ----------
+    state : VBGMMState
+
+    Returns
+    -------
+    Array, shape (K,)
+    """
+    _check_globals(state)
+    return _expected_log_det_precision(state.dof, state.scale)
 
 
 def expected_covariances(state):
@@ -436,6 +508,48 @@ def expected_covariances(state):
     -------
     Array, shape (K, D, D)
     """
-    scale = _checks.array(state.scale, "state.scale", ndim=3)
-    dof = _checks.array(state.dof, "state.dof", shape=(scale.shape[0],))
-    return _spd_inv(scale) / dof[:, None, None]
+    _check_globals(state)
+    return _spd_inv(state.scale) / state.dof[:, None, None]
+
+
+def sklearn_fit(x, prior, resp, num_steps):
+    """scikit-learn's variational mixture from the same start: a fitted
+    ``sklearn.mixture.BayesianGaussianMixture``.
+
+    The same model: full covariances,
+    ``weight_concentration_prior_type="dirichlet_distribution"``, the priors
+    of ``prior`` (``covariance_prior`` is :math:`W_0^{-1}`), no covariance floor,
+    ``tol=0`` and ``max_iter=num_steps``. scikit-learn starts with an M-step
+    from responsibilities; these are ``resp`` (e.g. ``init(...).resp``, the
+    ones :func:`init` updates from), set through the one private hook
+    scikit-learn needs for it (see ``vibook._sklearn``). The data are
+    converted to float64; the ``ConvergenceWarning`` is silenced. Then
+    ``weight_concentration_``, ``means_``, ``covariances_`` and
+    ``predict_proba`` are comparable with :func:`fit` (``state.concentration``,
+    ``state.mean``, :func:`expected_covariances`, :func:`update_local`).
+
+    Parameters
+    ----------
+    x : array_like, shape (N, D)
+    prior : VBGMMPrior
+    resp : array_like, shape (N, K)
+        The starting responsibilities; rows are distributions.
+    num_steps : int
+
+    Returns
+    -------
+    sklearn.mixture.BayesianGaussianMixture
+        Fitted.
+    """
+    checked = _checks.data(x)
+    prior = _check_prior(prior, checked)
+    resp = _check_resp(resp, checked)
+    num_steps = _checks.positive_int(num_steps, "num_steps")
+    model = _sklearn.bayesian_gaussian_mixture_from_resp(
+        resp, covariance_type="full", weight_concentration_prior_type="dirichlet_distribution",
+        weight_concentration_prior=float(prior.concentration),
+        mean_precision_prior=float(prior.mean_precision),
+        mean_prior=np.asarray(prior.mean, np.float64), degrees_of_freedom_prior=float(prior.dof),
+        covariance_prior=np.linalg.inv(np.asarray(prior.scale, np.float64)),
+        reg_covar=0.0, tol=0.0, max_iter=num_steps)
+    return _sklearn.fit(model, x)

@@ -8,26 +8,48 @@ r"""Variational inference by automatic differentiation: maximise the ELBO with o
 (Ranganath et al. 2014; Kucukelbir et al. 2017; Kingma & Ba 2015). The
 objective is any ``objective(key, params)`` returning an unbiased ELBO
 estimate, e.g. ``functools.partial(vibook.elbo.reparam, log_joint=...,
-family=..., n=8)``. :func:`init` and :func:`step` are public so a chapter can
-show one step; :func:`fit` runs :func:`step` in ``lax.scan``. It plays the
-role of TensorFlow Probability's ``fit_surrogate_posterior``.
+family=...)``. The module follows the algorithm contract: :func:`init`,
+:func:`step` (one ascent step) and :func:`fit` (``num_steps`` of them in
+``lax.scan``); it plays the role of TensorFlow Probability's
+``fit_surrogate_posterior``.
+
+For a log joint that is a prior term plus a sum over N data points,
+:func:`minibatch_elbo` estimates the ELBO from a random minibatch, and
+:func:`minibatch_fit` runs the same :func:`step` over shuffled minibatches,
+epoch by epoch (stochastic VI without conjugacy; Hoffman et al. 2013;
+Kucukelbir et al. 2017, §2.6).
 """
 
-from functools import partial
 from typing import Any, NamedTuple
 
 import jax
 import jax.numpy as jnp
+import numpy as np
 import optax
 
-from vibook import _checks
+from vibook import _checks, _scan
 
 
 class VIState(NamedTuple):
-    """The variational parameters and the optimiser's state."""
+    """The variational parameters and the optimiser's state (from :func:`init`)."""
 
     params: Any
     opt_state: Any
+
+
+class VIInfo(NamedTuple):
+    """What one :func:`step` reports.
+
+    Attributes
+    ----------
+    elbo : Array
+        Scalar: the objective at the parameters *before* the step, on the
+        objective's own scale. For the estimators of :mod:`vibook.elbo` and for
+        :func:`minibatch_elbo` that is a Monte Carlo estimate of the ELBO of
+        the whole model, a total over all N data points (not a mean per point).
+    """
+
+    elbo: jax.Array
 
 
 def _params(params):
@@ -44,6 +66,21 @@ def init(params, optimizer):
     return VIState(_params(params), _checks.optimizer(optimizer).init(params))
 
 
+def _value(objective, key, params):
+    value = jnp.asarray(objective(key, params))
+    if value.shape != () or not jnp.issubdtype(value.dtype, jnp.floating):
+        raise ValueError("objective must return a scalar float (an ELBO estimate), "
+                         f"got {value.dtype} of shape {value.shape}")
+    return value
+
+
+def _step(key, state, objective, optimizer):
+    value, grads = jax.value_and_grad(_value, argnums=2)(objective, key, state.params)
+    ascent = jax.tree_util.tree_map(jnp.negative, grads)             # optax minimises
+    updates, opt_state = optimizer.update(ascent, state.opt_state, state.params)
+    return VIState(optax.apply_updates(state.params, updates), opt_state), VIInfo(value)
+
+
 def step(key, state, objective, optimizer):
     r"""One ascent step on the ELBO.
 
@@ -52,26 +89,40 @@ def step(key, state, objective, optimizer):
     key : PRNG key
         The noise of this step's Monte Carlo estimate.
     state : VIState
+        From :func:`init` or a previous step.
     objective : callable
-        ``objective(key, params)``: an ELBO estimate to maximise.
+        ``objective(key, params)``: a scalar ELBO estimate to maximise.
     optimizer : optax.GradientTransformation
 
     Returns
     -------
     state : VIState
         The updated parameters and optimiser state.
-    elbo : Array
-        The ELBO estimate at the parameters *before* the step.
+    info : VIInfo
+        ``info.elbo``: the objective at the parameters before the step.
+
+    Raises
+    ------
+    ValueError
+        If ``objective`` returns anything but a finite scalar (under ``jit``
+        the finiteness is checked on the device, see :mod:`vibook._checks`).
     """
     key = _checks.key(key)
-    if not isinstance(state, VIState):
-        raise TypeError(f"state must be a VIState (from vi.init), got {type(state).__name__}")
+    _checks.state(state, VIState, "vibook.vi.init")
     _checks.function(objective, "objective", "objective(key, params)")
-    optimizer = _checks.optimizer(optimizer)
-    value, grads = jax.value_and_grad(objective, argnums=1)(key, state.params)
-    ascent = jax.tree_util.tree_map(jnp.negative, grads)             # optax minimises
-    updates, opt_state = optimizer.update(ascent, state.opt_state, state.params)
-    return VIState(optax.apply_updates(state.params, updates), opt_state), value
+    state, info = _step(key, state, objective, _checks.optimizer(optimizer))
+    _checks.check(jnp.isfinite(info.elbo),
+                  "objective returned NaN or inf at state.params; it must return a finite ELBO")
+    return state, info
+
+
+def _check_trace(info, state, name):
+    """After a fit: a non-finite first value is the objective's fault, a later one divergence."""
+    elbo = info.elbo
+    if _checks.is_concrete(elbo) and not np.isfinite(float(elbo[0])):
+        raise ValueError(f"objective returned {float(elbo[0])} at the starting params; "
+                         "it must return a finite ELBO estimate")
+    _scan.check_finite(elbo, state, name, info=info)
 
 
 def fit(key, objective, params, optimizer, num_steps):
@@ -85,7 +136,7 @@ def fit(key, objective, params, optimizer, num_steps):
     ----------
     key : PRNG key
     objective : callable
-        ``objective(key, params)``: an ELBO estimate to maximise.
+        ``objective(key, params)``: a scalar ELBO estimate to maximise.
     params : pytree
         The starting variational parameters.
     optimizer : optax.GradientTransformation
@@ -93,24 +144,148 @@ def fit(key, objective, params, optimizer, num_steps):
 
     Returns
     -------
-    params : pytree
-        The fitted parameters.
-    trace : Array of shape (num_steps,)
-        The ELBO estimate at every step.
+    state : VIState
+        The fitted parameters (``state.params``) and the optimiser's state.
+    info : VIInfo
+        ``info.elbo``, shape (num_steps,): the ELBO estimate at every step.
+
+    Raises
+    ------
+    ValueError
+        If ``objective`` does not return a scalar, or not a finite one at ``params``.
+    FloatingPointError
+        If the ELBO estimate stops being finite later (naming the step); its
+        attributes ``state`` and ``info`` hold the diverged fit, for a look at
+        the trace up to that step.
     """
     key = _checks.key(key)
     num_steps = _checks.positive_int(num_steps, "num_steps")
     _checks.function(objective, "objective", "objective(key, params)")
-    state, trace = _fit(key, _params(params), objective, _checks.optimizer(optimizer),
-                        num_steps)
-    return state.params, trace
+    state = init(params, optimizer)
+    state, info = _scan.run(_step, state, (), num_steps, key=key, objective=None,
+                            static={"objective": objective, "optimizer": optimizer})
+    _check_trace(info, state, "vibook.vi.fit")
+    return state, info
 
 
-@partial(jax.jit, static_argnames=("objective", "optimizer", "num_steps"))
-def _fit(key, params, objective, optimizer, num_steps):
-    # the keys and the optimiser's state are made inside the compiled program:
-    # the same numbers as jax.random.split and init outside it, without the
-    # separate dispatches (and their compilations on a first call)
-    keys = jax.random.split(key, num_steps)                          # (num_steps,) keys
-    state = VIState(params, optimizer.init(params))
-    return jax.lax.scan(lambda s, k: step(k, s, objective, optimizer), state, keys)
+# --- minibatches --------------------------------------------------------------------------------
+
+def minibatch_elbo(key, params, batch, log_prior, log_lik, family, num_data, num_samples=1):
+    r"""Reparameterised ELBO estimate from a minibatch, the likelihood rescaled by :math:`N/|B|`.
+
+    .. math::
+
+        \hat{\mathcal{L}} &= \frac1S \sum_{s=1}^S \Big[\log p(z_s)
+        + \frac{N}{|B|}\sum_{i \in B} \log p(x_i \mid z_s)\Big] \\
+        &\quad {}+ \mathbb{H}[q], \qquad z_s = g(\epsilon_s; \phi),
+
+    an unbiased estimate of the full-data ELBO (a total over the N points)
+    when :math:`B` is a uniformly random subset (Hoffman et al. 2013;
+    Kucukelbir et al. 2017, §2.6). ``functools.partial`` with everything
+    after ``batch`` gives the ``objective(key, params, batch)`` of
+    :func:`minibatch_fit`.
+
+    Parameters
+    ----------
+    key : PRNG key
+    params : the family's parameters
+    batch : pytree of arrays with leading axis |B|
+        E.g. ``(x[idx], y[idx])``.
+    log_prior : callable
+        ``log_prior(z) -> scalar`` for one latent ``z``.
+    log_lik : callable
+        ``log_lik(z, batch) -> (|B|,)``, one log-likelihood per example, for one ``z``.
+    family : vibook.families.Family
+        Any reparameterisable family, e.g. ``vibook.families.normal``.
+    num_data : int
+        :math:`N`, the size of the whole data set.
+    num_samples : int
+        :math:`S`, Monte Carlo draws of :math:`z`.
+    """
+    key = _checks.key(key)
+    family = _checks.family(family)
+    _checks.function(log_prior, "log_prior", "log_prior(z)")
+    _checks.function(log_lik, "log_lik", "log_lik(z, batch)")
+    num_data = _checks.positive_int(num_data, "num_data")
+    num_samples = _checks.positive_int(num_samples, "num_samples")
+    size = _batch_size(batch, "batch")
+
+    def joint(z):
+        prior = jnp.asarray(log_prior(z))
+        lik = jnp.asarray(log_lik(z, batch))
+        if prior.shape != ():
+            raise ValueError(f"log_prior(z) must return a scalar for one z, got shape {prior.shape}")
+        if lik.shape != (size,):
+            raise ValueError(f"log_lik(z, batch) must return shape ({size},), one value per "
+                             f"example of the batch, got shape {lik.shape}")
+        return prior + num_data / size * jnp.sum(lik)
+
+    z = family.sample(key, params, num_samples)                          # (S, D)
+    values = jax.vmap(joint)(z)                                          # (S,)
+    _checks.check(jnp.isfinite(values), "log_prior(z) + log_lik(z, batch) must be finite "
+                  "at the draws z ~ q; got NaN or inf")
+    return jnp.mean(values) + family.entropy(params)
+
+
+def _batch_size(data, name):
+    """The common leading size of the arrays of ``data``."""
+    leaves = jax.tree.leaves(data)
+    if not leaves or any(jnp.ndim(a) < 1 or jnp.shape(a)[0] != jnp.shape(leaves[0])[0]
+                         for a in leaves):
+        raise ValueError(f"{name} must be arrays that share a leading axis (one row per example)")
+    return jnp.shape(leaves[0])[0]
+
+
+def _epoch(key, state, data, *, objective, optimizer, batch_size):
+    k_batch, k_sample = jax.random.split(key)
+    num_batches = _batch_size(data, "data") // batch_size
+
+    def batch_step(k, state, batch):
+        return _step(k, state, lambda k, p: objective(k, p, batch), optimizer)
+
+    return _scan.epoch(batch_step, state, data, batch_size, k_batch,
+                       step_keys=jax.random.split(k_sample, num_batches))
+
+
+def minibatch_fit(key, objective, params, optimizer, data, num_epochs, batch_size):
+    """Stochastic gradient ascent on a minibatch objective: :func:`step` over shuffled minibatches.
+
+    Each epoch shuffles ``data`` and takes ``N // batch_size`` steps, one per
+    minibatch (the rest sit the epoch out); ``batch_size = N`` gives
+    full-batch VI. Inside :func:`vibook.device.data_parallel` each minibatch
+    is split over the devices.
+
+    Parameters
+    ----------
+    key : PRNG key
+    objective : callable
+        ``objective(key, params, batch)``, e.g. ``functools.partial(
+        vi.minibatch_elbo, log_prior=..., log_lik=..., family=...,
+        num_data=N)``; pass the same object again to reuse the compiled code.
+    params : pytree
+        The starting variational parameters.
+    optimizer : optax.GradientTransformation
+    data : pytree of arrays with a common leading axis N
+        E.g. ``(x, y)``.
+    num_epochs, batch_size : int
+
+    Returns
+    -------
+    state : VIState
+    info : VIInfo
+        ``info.elbo``, shape (num_epochs * (N // batch_size),): the minibatch
+        ELBO estimate at every step.
+    """
+    key = _checks.key(key)
+    _checks.function(objective, "objective", "objective(key, params, batch)")
+    leaves = [_checks.array(a, "data") for a in jax.tree.leaves(data)]
+    data = jax.tree.unflatten(jax.tree.structure(data), leaves)
+    batch_size = _checks.batch_size(batch_size, _batch_size(data, "data"))
+    num_epochs = _checks.positive_int(num_epochs, "num_epochs")
+    state = init(params, optimizer)
+    static = {"objective": objective, "optimizer": optimizer, "batch_size": batch_size}
+    state, info = _scan.run(_epoch, state, (data,), num_epochs, key=key, objective=None,
+                            static=static)
+    info = jax.tree.map(lambda a: a.reshape(-1, *a.shape[2:]), info)   # (epochs * batches,)
+    _check_trace(info, state, "vibook.vi.minibatch_fit")
+    return state, info

@@ -1,31 +1,46 @@
 """One call, two interactive figures: a live slider and a kernel-free scrubber.
 
 :func:`slider` takes a drawing function and the values of one parameter. It
-returns an object that Jupyter displays as a live ipywidgets slider (the
-figure is redrawn by the kernel) and that the static website displays as
-precomputed frames the reader can scrub with no kernel at all. Both show the
+draws every frame once, up front, and returns an object that Jupyter displays
+as a live ipywidgets slider and that the static website displays as the same
+frames in a player the reader can scrub with no kernel at all. Both show the
 same values, so the website and Binder tell the same story.
 
-The static version is matplotlib's ``FuncAnimation.to_jshtml``, made fully
-self-contained: its Font Awesome stylesheet, loaded from a CDN, is removed and
-the button icons are replaced by plain Unicode symbols, so the page loads
-nothing from third-party hosts.
+* **Live** (JupyterLab, Binder after running the cell): a slider above the
+  picture. Moving it swaps in the precomputed frame, in one update of one
+  widget: instant, no blank frame, and the page below does not move. To change
+  the figure, edit the drawing code and re-run the cell.
+* **Static** (the website, whose config drops the widget mime type): the frames
+  in matplotlib's JavaScript player (``FuncAnimation.to_jshtml``'s template),
+  made self-contained: no Font Awesome from a CDN (the button icons are plain
+  Unicode symbols), so the page loads nothing from third-party hosts.
+* **Before anything runs** (a notebook opened fresh, untrusted, with no widget
+  state): JupyterLab renders the static HTML sanitized, with its scripts
+  removed. The player's ``<img>`` therefore carries the initial frame itself,
+  and its controls stay hidden until its script runs, so the reader sees the
+  picture rather than a broken image and dead buttons. The output also carries
+  that frame as ``image/png``, for renderers that show neither widgets nor HTML.
 """
 
 import base64
 import hashlib
 import io
 import json
-import re
+from dataclasses import dataclass, field
 from html import escape
-from dataclasses import dataclass
 
 import ipywidgets
 import matplotlib.pyplot as plt
-from matplotlib.animation import FuncAnimation
+from matplotlib._animation_data import DISPLAY_TEMPLATE, JS_INCLUDE, STYLE_INCLUDE
 from PIL import Image
 
 from vibook import _checks
+
+#: Pixels per inch of the live frames: twice the house style's 100 dpi, shown at
+#: the 100-dpi size, like the chapters' other (``"retina"``) figures.
+LIVE_DPI = 200
+#: Pixels per inch at which Jupyter shows the live frames.
+DISPLAY_DPI = 100
 
 # Button icons of matplotlib's HTML animation template, as Unicode symbols.
 _ICONS = {
@@ -39,6 +54,8 @@ _ICONS = {
     "fa fa-fast-forward": "\u21e5",               # last frame
     "fa fa-plus": "+",                            # faster
 }
+_FONT_AWESOME = ('<link rel="stylesheet"\nhref="https://maxcdn.bootstrapcdn.com/'
+                 'font-awesome/4.4.0/css/font-awesome.min.css">')
 
 
 @dataclass
@@ -48,40 +65,57 @@ class Interactive:
     Attributes
     ----------
     widget : ipywidgets.Widget
-        The live version: a slider above the figure it redraws.
+        The live version: a slider above the picture it swaps.
     html : str
         The static version: self-contained HTML/JS with one frame per value.
+    png : bytes
+        The initial frame (the static version's PNG), for renderers that show
+        neither widgets nor HTML.
+    text : str
+        A plain-text description: the parameter and the alternative text.
     """
 
     widget: ipywidgets.Widget
-    html: str
+    html: str = field(repr=False)
+    png: bytes = field(repr=False)
+    text: str
 
     def _repr_mimebundle_(self, **kwargs):
-        # Jupyter prefers the live widget; the book (whose config drops the
-        # widget mime type) falls back to the static frames.
+        # JupyterLab shows the widget when its model is live; an untrusted
+        # output (a notebook opened fresh) shows text/html, sanitized, as the
+        # safe type ranked highest. The website (whose config drops the widget
+        # mime type) shows text/html, with its script: the scrubber.
         bundle = self.widget._repr_mimebundle_(**kwargs)
-        return {**bundle, "text/html": self.html}
+        return {**bundle, "text/html": self.html,
+                "image/png": base64.b64encode(self.png).decode("ascii"), "text/plain": self.text}
 
 
 def slider(draw, values, *, label, alt, fmt="{:g}", initial=None, figsize=(6.4, 3.4), dpi=72):
     """Build an interactive figure over one parameter.
 
+    Every frame is drawn once, at ``LIVE_DPI`` (200 pixels per inch, shown at
+    100), and reduced to ``dpi`` with a 64-colour palette for the static
+    version; the live version swaps the full-resolution frames.
+
     Parameters
     ----------
     draw : callable
         ``draw(fig, value)`` draws the figure for one parameter value into the
-        empty Figure ``fig`` (add axes with ``fig.subplots``).
-    values : sequence of float
-        The parameter values: the slider's stops and the static frames. Keep
-        it to a few dozen so the page stays small (about 15 KB per frame).
+        empty Figure ``fig`` (add axes with ``fig.subplots``). It is called
+        once per value.
+    values : sequence
+        The parameter values: the slider's stops and the frames. Keep it to a
+        few dozen so the page stays small (about 15 KB per static frame).
     label : str
-        The parameter's name, shown beside the slider and in the title.
+        The parameter's name, in Unicode as the prose writes it (``"κ, τ"``,
+        ``"z₁"``): beside the slider, in the figure's title and in the labels
+        read by screen readers.
     alt : str
         Alternative text describing the figure, for readers who cannot see it.
     fmt : str
         Format of a value in the title and on the slider.
-    initial : float, optional
-        The value shown first in the live version (default: the middle one).
+    initial : optional
+        The value shown first (default: the middle one).
     figsize : tuple of float
         Figure size in inches.
     dpi : int
@@ -95,7 +129,7 @@ def slider(draw, values, *, label, alt, fmt="{:g}", initial=None, figsize=(6.4, 
     values = list(values)
     if not values:
         raise ValueError("values must contain at least one parameter value")
-    if not isinstance(label, str) or not label:
+    if not isinstance(label, str) or not label.strip():
         raise TypeError(f"label must be a non-empty string, got {label!r}")
     if not isinstance(alt, str) or not alt.strip():
         raise TypeError(f"alt must be a non-empty description of the figure, got {alt!r}")
@@ -103,83 +137,146 @@ def slider(draw, values, *, label, alt, fmt="{:g}", initial=None, figsize=(6.4, 
         initial = values[len(values) // 2]
     elif initial not in values:
         raise ValueError(f"initial must be one of values, got {initial!r}")
+    start = values.index(initial)
+    texts = [f"{label} = {fmt.format(v)}" for v in values]       # "κ = 1.3": titles, readouts
+    live, static = _frames(draw, values, texts, figsize, dpi)
+    width, height = (round(s * DISPLAY_DPI) for s in figsize)
+    pages = [_img(png, f"{text}. {alt}", width, height) for png, text in zip(live, texts)]
+    readouts = [fmt.format(v) for v in values]
+    return Interactive(widget=_live(pages, values, readouts, label, start, alt),
+                       html=_static(static, start, alt, label, texts),
+                       png=static[start],
+                       text=f"Interactive figure over {label} ({texts[start]}): {alt}")
 
-    def render(fig, value):
-        fig.clear()
-        draw(fig, value)
-        fig.suptitle(f"{label} = {fmt.format(value)}")
 
-    return Interactive(widget=_live(render, values, label, fmt, initial, figsize),
-                       html=_static(render, values, figsize, dpi, alt, values.index(initial),
-                                    label, [f"{label} = {fmt.format(v)}" for v in values]))
-
-
-def _live(render, values, label, fmt, initial, figsize):
-    """An ipywidgets slider that redraws the figure in an Output widget."""
-    control = ipywidgets.SelectionSlider(
-        options=[(fmt.format(v), v) for v in values], value=initial,
-        description=label, continuous_update=False,
-        layout=ipywidgets.Layout(width="60%"), style={"description_width": "initial"})
-    out = ipywidgets.Output()
-
-    def update(change=None):
-        # Set the Output widget's contents directly rather than capturing a
-        # display inside ``with out:``: the figure then lives only in the widget,
-        # and the cell's own output stays exactly the widget (which nbval checks).
+def _frames(draw, values, titles, figsize, dpi):
+    """Draw each frame once; return its live PNGs and its small static PNGs."""
+    live, static = [], []
+    size = tuple(round(s * dpi) for s in figsize)
+    with plt.ioff():
         fig = plt.figure(figsize=figsize)
-        render(fig, control.value)
-        out.outputs = ()
-        out.append_display_data(fig)
-        plt.close(fig)
+        try:
+            for value, title in zip(values, titles):
+                fig.clear()
+                draw(fig, value)
+                fig.suptitle(title)
+                buffer = io.BytesIO()
+                fig.savefig(buffer, format="png", dpi=LIVE_DPI)
+                image = Image.open(buffer).convert("RGB")
+                live.append(_png(_fast_palette(image)))
+                small = image.resize(size, Image.Resampling.BOX)    # area mean: keeps colours
+                static.append(_png(small.quantize(64, dither=Image.Dither.NONE), optimize=True))
+        finally:
+            plt.close(fig)
+    return live, static
 
-    control.observe(update, names="value")
-    update()
-    return ipywidgets.VBox([control, out])
+
+def _fast_palette(image):
+    """``image`` with a 256-colour palette, fast (about 3x smaller than full colour).
+
+    The octree averages each colour bucket, which turns the white background
+    into (254, 254, 254); near-white entries are set back to white.
+    """
+    image = image.quantize(256, method=Image.Quantize.FASTOCTREE, dither=Image.Dither.NONE)
+    palette = image.getpalette()
+    image.putpalette([255 if min(palette[i - i % 3:i - i % 3 + 3]) >= 250 else c
+                      for i, c in enumerate(palette)])
+    return image
 
 
-def _static(render, values, figsize, dpi, alt, start, label, texts):
+def _png(image, optimize=False):
+    """PNG bytes of a PIL image, with no metadata (so identical runs give identical bytes)."""
+    buffer = io.BytesIO()
+    image.save(buffer, format="PNG", optimize=optimize)
+    return buffer.getvalue()
+
+
+def _data_uri(png):
+    return "data:image/png;base64," + base64.b64encode(png).decode("ascii")
+
+
+def _img(png, alt, width, height):
+    """An <img> of one live frame: alt text, fixed size (no layout jump), decoded at once."""
+    return (f'<img src="{_data_uri(png)}" alt="{escape(alt)}" width="{width}" height="{height}"'
+            ' decoding="sync" style="max-width: 100%; height: auto; display: block">')
+
+
+def _live(pages, values, readouts, label, start, alt):
+    """A slider above an HTML picture whose value is swapped for the chosen frame.
+
+    The picture is an ``ipywidgets.HTML`` holding one ``<img alt=...>`` (an
+    ``ipywidgets.Image`` cannot carry alt text); a slider change sets its value
+    once, and the browser swaps the image in place.
+    """
+    control = ipywidgets.SelectionSlider(
+        options=list(zip(readouts, values)), index=start,
+        description=label,
+        tooltip=f"{label}: drag the slider, or focus it and press the arrow keys",
+        continuous_update=True, layout=ipywidgets.Layout(width="60%"),
+        style={"description_width": "initial"})
+    picture = ipywidgets.HTML(pages[start], tooltip=alt)
+
+    def show(change):
+        picture.value = pages[change["new"]]
+
+    control.observe(show, names="index")
+    return ipywidgets.VBox([control, picture])
+
+
+def _static(frames, start, alt, label, texts):
     """Precomputed frames in matplotlib's JS player, with no external assets.
 
-    For screen readers, the frame slider is labelled with ``label`` and carries
-    the current frame's name from ``texts`` (``"x = 1.3"``) as its
-    ``aria-valuetext``.
+    The ``<img>`` holds the initial frame (so the sanitized HTML, without its
+    script, still shows the figure) and the controls are hidden until the
+    script runs. For screen readers, the frame slider is labelled with
+    ``label`` and carries the current frame's name from ``texts``
+    (``"x = 1.3"``) as its ``aria-valuetext``, however the frame changes.
     """
-    with plt.ioff():
-        fig = plt.figure(figsize=figsize, dpi=dpi)
-        anim = FuncAnimation(fig, lambda i: render(fig, values[i]), frames=len(values),
-                             init_func=lambda: None, repeat=False)
-        html = anim.to_jshtml(fps=4, default_mode="once")
-        plt.close(fig)
-    html = re.sub(r"data:image/png;base64,([A-Za-z0-9+/=\\\n]+)", _quantize, html)
-    html = re.sub(r'<link rel="stylesheet"\s+href="https?://[^"]*"\s*>', "", html)
-    # matplotlib names the player's elements with a random uuid; use a stable
-    # name instead, so re-running a chapter does not change its stored output.
-    uid = re.search(r'id="_anim_img(\w+)"', html).group(1)
-    html = html.replace(uid, "vb" + hashlib.sha1(html.replace(uid, "").encode()).hexdigest()[:24])
-    # Open on the same frame as the live slider.
-    html = re.sub(r"(anim(\w+) = new Animation\([^;]*\);)",
-                  rf"\1 anim\2.set_frame({start});", html)
-    html = re.sub(r'<img id="(_anim_img\w+)"',
-                  lambda m: f'<img id="{m.group(1)}" alt="{escape(alt)}"', html)
-    html = re.sub(
-        r'(<input id="_anim_slider\w+" type="range")([^>]*oninput=")',
-        lambda m: (f'{m.group(1)} aria-label="{escape(label)}"'
-                   f' aria-valuetext="{escape(texts[start])}"'
-                   f' data-valuetexts="{escape(json.dumps(texts, ensure_ascii=False))}"{m.group(2)}'
-                   "this.setAttribute('aria-valuetext', "
-                   "JSON.parse(this.dataset.valuetexts)[this.value]); "), html)
-    for icon, symbol in sorted(_ICONS.items(), key=lambda kv: -len(kv[0])):
+    uris = [_data_uri(png) for png in frames]
+    # A stable name for the player's elements (matplotlib uses a random uuid),
+    # so that re-running a chapter does not change its stored output.
+    uid = "vb" + hashlib.sha1("\n".join(uris + texts + [alt, label]).encode()).hexdigest()[:24]
+    fill = "".join(f'  frames[{i}] = "{uri}";\n' for i, uri in enumerate(uris) if i != start)
+    html = (JS_INCLUDE.replace(_FONT_AWESOME, "") + STYLE_INCLUDE
+            + DISPLAY_TEMPLATE.format(id=uid, Nframes=len(frames), fill_frames=fill,
+                                      interval=250, once_checked="checked",
+                                      loop_checked="", reflect_checked=""))
+    width, height = Image.open(io.BytesIO(frames[start])).size
+    html = _replace_once(html, f'<img id="_anim_img{uid}">',
+                         f'<img id="_anim_img{uid}" src="{uris[start]}" alt="{escape(alt)}"'
+                         f' width="{width}" height="{height}">')
+    # "hidden" with a value: JupyterLab's sanitizer drops empty attributes.
+    html = _replace_once(html, '<div class="anim-controls">',
+                         '<div class="anim-controls" hidden="hidden">')
+    html = _replace_once(html, f'<input id="_anim_slider{uid}" type="range"',
+                         f'<input id="_anim_slider{uid}" type="range"'
+                         f' aria-label="{escape(label)}" aria-valuetext="{escape(texts[start])}"'
+                         f' data-valuetexts="{escape(json.dumps(texts, ensure_ascii=False))}"')
+    html = _replace_once(html, f"""
+        anim{uid} = new Animation(frames, img_id, slider_id, 250,
+                                 loop_select_id);""", f"""
+        var img = document.getElementById(img_id);
+        var slider = document.getElementById(slider_id);
+        var texts = JSON.parse(slider.dataset.valuetexts);
+        frames[{start}] = img.src;
+        anim{uid} = new Animation(frames, img_id, slider_id, 250, loop_select_id);
+        var set_frame = anim{uid}.set_frame;
+        anim{uid}.set_frame = function(frame) {{
+          set_frame.call(this, frame);
+          slider.setAttribute("aria-valuetext", texts[frame]);
+        }};
+        anim{uid}.set_frame({start});
+        slider.closest(".anim-controls").hidden = false;""")
+    for icon, symbol in _ICONS.items():
         html = html.replace(f'<i class="{icon}"></i>', symbol)
-    if "://" in re.sub(r"data:[^\"']*", "", html).replace("http://www.w3.org", ""):
-        raise RuntimeError("the static figure still references an external URL")
+    if "://" in html.replace("http://www.w3.org", "") or 'class="fa' in html:
+        raise RuntimeError("the static figure still references an external asset")
     return html
 
 
-def _quantize(match, colors=64):
-    """Re-encode one base64 PNG frame with an adaptive palette (about 4x smaller)."""
-    png = base64.b64decode(re.sub(r"[\\\n]", "", match.group(1)))
-    image = Image.open(io.BytesIO(png)).convert("RGB")
-    image = image.quantize(colors=colors, dither=Image.Dither.NONE)
-    buffer = io.BytesIO()
-    image.save(buffer, format="PNG", optimize=True)
-    return "data:image/png;base64," + base64.b64encode(buffer.getvalue()).decode("ascii")
+def _replace_once(text, old, new):
+    """``text`` with ``old`` replaced by ``new``; fail loudly if matplotlib's template changed."""
+    if text.count(old) != 1:
+        raise RuntimeError("matplotlib's animation template changed: "
+                           f"{old.strip()[:40]!r} not found once")
+    return text.replace(old, new)

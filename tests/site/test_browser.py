@@ -33,6 +33,16 @@ def browser():
         browser.close()
 
 
+def loopback_only(route, blocked):
+    """Let a request through to loopback (or data:/blob:); refuse and record any other."""
+    host = urlparse(route.request.url).hostname
+    if route.request.url.startswith(("data:", "blob:")) or host in ("127.0.0.1", "localhost"):
+        route.continue_()
+    else:
+        blocked.append(route.request.url)
+        route.abort()
+
+
 class Visit:
     """One page load, with its console errors and blocked requests."""
 
@@ -52,12 +62,7 @@ class Visit:
         self.page.evaluate("() => window.MathJax && MathJax.startup ? MathJax.startup.promise : null")
 
     def _route(self, route):
-        host = urlparse(route.request.url).hostname
-        if route.request.url.startswith(("data:", "blob:")) or host in ("127.0.0.1", "localhost"):
-            route.continue_()
-        else:
-            self.blocked.append(route.request.url)
-            route.abort()
+        loopback_only(route, self.blocked)
 
     def close(self):
         self.context.close()

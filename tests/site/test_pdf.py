@@ -59,7 +59,7 @@ def test_no_unresolved_references_and_a_sane_length(pdf_text):
     assert 100 <= pages <= 600, f"the PDF has {pages} pages"
 
 
-@pytest.mark.parametrize("raw", ["$", "\\(", "\\[", "\\begin{", "\\frac", ":::", "{glue",
+@pytest.mark.parametrize("raw", ["$", "\\(", "\\[", "\\begin{", "\\frac", ":::", "{glue", "{eval",
                                  "{cite", "{prf:", "{exercise", "{solution", "{numref",
                                  "{ref}", "{eq}"])
 def test_no_raw_markup_in_the_printed_prose(raw):
