@@ -1,4 +1,4 @@
-"""Flow VI (``vibook.flows.iaf`` with ``vi.fit``) against NumPyro's ``AutoIAFNormal``.
+r"""Flow VI (``vibook.flows.iaf`` with ``vi.fit``) against NumPyro's ``AutoIAFNormal``.
 
 The targets are chapter 10's 2-D unnormalised densities (``vibook.targets``:
 banana, funnel, two-bump mixture). Both sides fit an inverse autoregressive
