@@ -12,6 +12,10 @@ NOTEBOOKS := $(CHAPTERS) appendix/jax_primer.ipynb appendix/performance.ipynb
 export CHROMIUM ?= /usr/bin/chromium
 export PATH := $(CURDIR)/$(VENV)/bin:$(PATH)
 export PYTHONHASHSEED := 0
+# XLA's CPU code at most AVX2 whatever the processor, so that float sums (and
+# the stored outputs nbval compares) come out the same on x86 machines with
+# and without AVX-512. NUTS and flow training amplify last-bit differences.
+export XLA_FLAGS ?= --xla_cpu_max_isa=AVX2
 
 .PHONY: book lab test unit nbval site browser test-lab pdf test-pdf execute bench clean help
 
