@@ -495,9 +495,6 @@ def test_bad_input_names_the_argument(case):
 
 API = pathlib.Path(__file__).parents[1] / "appendix" / "api.md"
 
-# TEMPORARY: modules whose cases the helpers are still writing. The lead empties
-# this list when issue 15 is done; then every module of appendix/api.md is covered.
-PENDING = {"svi", "vi", "vae"}
 # Public names that take no argument a reader could get wrong.
 NO_ARGUMENTS = {"data.old_faithful", "data.eight_schools", "device.describe",
                 "device.cache_dir", "plotting.use_style", "report.Shown",
@@ -518,8 +515,6 @@ def public_functions():
     for entry in re.finditer(r"\.\. automodule:: vibook\.(\w+)(?:\n\s+:members: (.*))?",
                              API.read_text()):
         module_name, members = entry.group(1), entry.group(2)
-        if module_name in PENDING:
-            continue
         module = importlib.import_module(f"vibook.{module_name}")
         listed = ([m.strip() for m in members.split(",")] if members
                   else [n for n in vars(module) if not n.startswith("_")])
