@@ -75,7 +75,7 @@ def reparam(key, params, log_joint, family, n=1):
     ValueError
         If ``log_joint`` returns a shape other than ``(n,)`` (e.g. the sum over
         the draws) or NaN/inf; under ``jit`` the values are checked on the
-        device (see :mod:`vibook._checks`).
+        device (see ``vibook._checks``).
     """
     return jnp.mean(_log_weights(key, params, log_joint, family, n))
 

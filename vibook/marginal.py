@@ -171,7 +171,7 @@ def importance_sampling(key, log_joint, sample_proposal, log_proposal, n):
     ValueError
         If ``sample_proposal`` does not return ``n`` draws, ``log_joint`` or
         ``log_proposal`` does not return one value per draw (shape ``(n,)``),
-        or they return NaN (under ``jit`` too, see :mod:`vibook._checks`).
+        or they return NaN (under ``jit`` too, see ``vibook._checks``).
     """
     names = ("log_joint", "sample_proposal", "log_proposal")
     return _importance_sampling(key, n, names, log_joint, sample_proposal, log_proposal)

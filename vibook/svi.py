@@ -50,9 +50,11 @@ class SVIInfo(NamedTuple):
         minibatch's local terms scaled by :math:`N/|B|`.
     rho : Array
         Scalar: the step size :math:`\rho_t` used.
-    m, s2 : Array
-        Shapes (K, D) and (K,): the globals *after* the step, so that a
+    m : Array
+        Shape (K, D): the variational means *after* the step, so that a
         fit's trajectory can be scored with :func:`elbo`.
+    s2 : Array
+        Shape (K,): the variational variances after the step.
     """
 
     elbo: jax.Array

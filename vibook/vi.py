@@ -105,7 +105,7 @@ def step(key, state, objective, optimizer):
     ------
     ValueError
         If ``objective`` returns anything but a finite scalar (under ``jit``
-        the finiteness is checked on the device, see :mod:`vibook._checks`).
+        the finiteness is checked on the device, see ``vibook._checks``).
     """
     key = _checks.key(key)
     _checks.state(state, VIState, "vibook.vi.init")

@@ -36,8 +36,8 @@ from PIL import Image
 
 from vibook import _checks
 
-#: Pixels per inch of the live frames: twice the house style's 100 dpi, shown at
-#: the 100-dpi size, like the chapters' other (``"retina"``) figures.
+#: Pixels per inch of the live frames (twice the house style's 100 dpi, shown
+#: at the 100-dpi size, like the chapters' other ``"retina"`` figures).
 LIVE_DPI = 200
 #: Pixels per inch at which Jupyter shows the live frames.
 DISPLAY_DPI = 100
