@@ -139,11 +139,13 @@ class ExponentialNormal:
 
         .. math::
 
+            \begin{aligned}
             \mathcal L(\phi)
-            = \underbrace{\log\lambda - \frac{\lambda}{\phi}}_{\mathbb{E}_q \log p(z)}
-            - \sum_i \Big[\tfrac12 \log(2\pi\sigma^2)
-              + \frac{x_i^2 - 2x_i/\phi + 2/\phi^2}{2\sigma^2}\Big]
-            + \underbrace{1 - \log\phi}_{\mathbb{H}[q]},
+            = {}& \underbrace{\log\lambda - \frac{\lambda}{\phi}}_{\mathbb{E}_q \log p(z)}
+              + \underbrace{1 - \log\phi}_{\mathbb{H}[q]} \\
+            & - \sum_i \Big[\tfrac12 \log(2\pi\sigma^2)
+              + \frac{x_i^2 - 2x_i/\phi + 2/\phi^2}{2\sigma^2}\Big],
+            \end{aligned}
 
         a total over the :math:`N` observations.
 
