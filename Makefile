@@ -47,8 +47,11 @@ test: unit nbval site browser test-lab test-pdf
 unit: $(BIN)/.installed
 	$(BIN)/python -m pytest tests --ignore=tests/site
 
+# Two notebooks at a time (pytest-xdist), each whole on one worker (loadfile):
+# a kernel runs one notebook's cells in order, and the stored outputs do not
+# depend on load (see CONTRIBUTING.md).
 nbval: $(BIN)/.installed
-	$(BIN)/python -m pytest --nbval $(NOTEBOOKS) --nbval-sanitize-with tests/nbval_sanitize.cfg \
+	$(BIN)/python -m pytest -n 2 --dist loadfile --nbval $(NOTEBOOKS) --nbval-sanitize-with tests/nbval_sanitize.cfg \
 		--nbval-current-env --nbval-cell-timeout 300 -p no:cacheprovider --durations=0
 
 site: $(BIN)/.installed

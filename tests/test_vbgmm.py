@@ -91,7 +91,7 @@ def test_elbo_matches_monte_carlo():
         xs = np.asarray(x)
         rng = np.random.default_rng(0)
         samples = []
-        for _ in range(3000):
+        for _ in range(1000):
             pi = rng.dirichlet(alpha)
             value = stats.dirichlet(np.full(3, a0)).logpdf(pi) - stats.dirichlet(alpha).logpdf(pi)
             log_lik = np.empty((xs.shape[0], 3))
