@@ -63,7 +63,7 @@ def case(name):
     optimizer = optax.adam(optax.cosine_decay_schedule(0.01, STEPS))
     family = flows.iaf(2, LAYERS, HIDDEN)
     objective = partial(elbo.reparam, log_joint=target.log_density, family=family,
-                        n=PARTICLES)
+                        num_samples=PARTICLES)
     start = family.init(jax.random.key(3))
 
     def ours():

@@ -62,7 +62,7 @@ def nuts_vs_vi():
     n, dim = x.shape
     start = families.full_rank_normal.init(jnp.zeros(dim), 0.1 * jnp.eye(dim))
     objective = partial(elbo.reparam, log_joint=log_joint, family=families.full_rank_normal,
-                        n=8)
+                        num_samples=8)
     optimizer = optax.adam(optax.cosine_decay_schedule(0.05, 2000, alpha=0.01))
     starts = jax.random.normal(jax.random.key(10), (4, dim))
 

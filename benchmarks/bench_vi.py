@@ -118,7 +118,7 @@ def case(minibatch):
             return jax.block_until_ready((families.normal.unpack(state.params), info.elbo))
     else:
         objective = partial(elbo.reparam, log_joint=partial(log_joint, x=x, y=y),
-                            family=families.normal, n=NUM_PARTICLES)
+                            family=families.normal, num_samples=NUM_PARTICLES)
 
         def ours():
             state, info = vi.fit(jax.random.key(0), objective, start, optimizer, num_steps)
@@ -150,7 +150,7 @@ def _floor(x, y, start, optimizer, num_steps, trace1, trace2):
     the steps on each side."""
     def objective(log_joint):
         return partial(elbo.reparam, log_joint=log_joint, family=families.normal,
-                       n=NUM_PARTICLES)
+                       num_samples=NUM_PARTICLES)
 
     def vibook(log_joint):
         fixed = objective(log_joint)      # one object, so that fit's compiled loop is reused

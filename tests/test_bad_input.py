@@ -107,7 +107,7 @@ def _h2_cases():
         Case("families.normal.unpack: mismatched shapes", lambda: nrm.unpack(families.NormalParams(jnp.zeros(2), jnp.zeros(3))), V, "params"),
         Case("families.normal.unpack: NaN parameter", lambda: nrm.unpack(n_params._replace(loc=jnp.array([NAN, 0.0]))), V, "params.loc"),
         Case("families.full_rank_normal.init: a covariance, not L", lambda: fr.init(jnp.zeros(2), jnp.array([[1.0, 0.5], [0.5, 1.0]])), V, "scale_tril"),
-        Case("families.full_rank_normal.sample: n = 0", lambda: fr.sample(KEY, fr_params, 0), V, "n"),
+        Case("families.full_rank_normal.sample: num_samples = 0", lambda: fr.sample(KEY, fr_params, 0), V, "num_samples"),
         Case("families.full_rank_normal.log_prob: wrong z", lambda: fr.log_prob(fr_params, jnp.zeros(3)), V, "z"),
         Case("families.full_rank_normal.entropy: normal params", lambda: fr.entropy(n_params), T, "params"),
         Case("families.full_rank_normal.unpack: wrong raw_tril", lambda: fr.unpack(families.FullRankParams(jnp.zeros(2), jnp.eye(3))), V, "params"),
@@ -120,16 +120,16 @@ def _h2_cases():
         Case("elbo.reparam: key batch", lambda: elbo.reparam(KEYS, exp_params, log_joint, families.exponential), T, "key must be a single key"),
         Case("elbo.reparam: family a string", lambda: elbo.reparam(KEY, exp_params, log_joint, "exponential"), T, "family must be a vibook.families.Family"),
         Case("elbo.reparam: family the module", lambda: elbo.reparam(KEY, exp_params, log_joint, families), T, "family"),
-        Case("elbo.reparam: log_joint sums over the draws", lambda: elbo.reparam(KEY, exp_params, summed, families.exponential, n=8), V, r"log_joint must return shape \(8,\)"),
-        Case("elbo.reparam: log_joint returns NaN", lambda: elbo.reparam(KEY, exp_params, nan_out, families.exponential, n=8), V, "log_joint returned NaN"),
-        Case("elbo.reparam: n = 0", lambda: elbo.reparam(KEY, exp_params, log_joint, families.exponential, n=0), V, "n"),
+        Case("elbo.reparam: log_joint sums over the draws", lambda: elbo.reparam(KEY, exp_params, summed, families.exponential, num_samples=8), V, r"log_joint must return shape \(8,\)"),
+        Case("elbo.reparam: log_joint returns NaN", lambda: elbo.reparam(KEY, exp_params, nan_out, families.exponential, num_samples=8), V, "log_joint returned NaN"),
+        Case("elbo.reparam: num_samples = 0", lambda: elbo.reparam(KEY, exp_params, log_joint, families.exponential, num_samples=0), V, "num_samples"),
         Case("elbo.reparam: NaN params", lambda: elbo.reparam(KEY, families.ExponentialParams(jnp.array(NAN)), log_joint, families.exponential), V, "params"),
-        Case("elbo.reparam_entropy: log_joint sums", lambda: elbo.reparam_entropy(KEY, exp_params, summed, families.exponential, n=4), V, "log_joint"),
-        Case("elbo.reparam_kl: kl_to_prior per draw", lambda: elbo.reparam_kl(KEY, exp_params, log_joint, lambda p: jnp.zeros(4), families.exponential, n=4), V, "kl_to_prior"),
+        Case("elbo.reparam_entropy: log_joint sums", lambda: elbo.reparam_entropy(KEY, exp_params, summed, families.exponential, num_samples=4), V, "log_joint"),
+        Case("elbo.reparam_kl: kl_to_prior per draw", lambda: elbo.reparam_kl(KEY, exp_params, log_joint, lambda p: jnp.zeros(4), families.exponential, num_samples=4), V, "kl_to_prior"),
         Case("elbo.reparam_kl: log_likelihood not callable", lambda: elbo.reparam_kl(KEY, exp_params, 1.0, lambda p: 0.0, families.exponential), T, "log_likelihood"),
-        Case("elbo.score_function: unknown baseline", lambda: elbo.score_function(KEY, exp_params, log_joint, families.exponential, n=4, baseline="median"), V, "baseline"),
+        Case("elbo.score_function: unknown baseline", lambda: elbo.score_function(KEY, exp_params, log_joint, families.exponential, num_samples=4, baseline="median"), V, "baseline"),
         Case("elbo.score_function: family the module", lambda: elbo.score_function(KEY, exp_params, log_joint, families), T, "family"),
-        Case("elbo.importance_weighted: k = 0", lambda: elbo.importance_weighted(KEY, exp_params, log_joint, families.exponential, 0), V, "k"),
+        Case("elbo.importance_weighted: num_samples = 0", lambda: elbo.importance_weighted(KEY, exp_params, log_joint, families.exponential, 0), V, "num_samples"),
         Case("elbo.renyi: NaN alpha", lambda: elbo.renyi(KEY, exp_params, log_joint, families.exponential, NAN), V, "alpha"),
         # marginal
         Case("marginal.trapezoid_weights: decreasing grid", lambda: marginal.trapezoid_weights(grid[::-1]), V, "grid"),
@@ -141,13 +141,13 @@ def _h2_cases():
         Case("marginal.importance_sampling: log_joint sums", lambda: marginal.importance_sampling(KEY, lambda z: jnp.sum(-z**2), prior, lambda z: -z**2, 10), V, "log_joint"),
         Case("marginal.importance_sampling: too few draws", lambda: marginal.importance_sampling(KEY, lambda z: -z**2, lambda k, n: jnp.zeros(3), lambda z: -z**2, 10), V, "sample_proposal"),
         Case("marginal.naive_monte_carlo: NaN likelihood", lambda: marginal.naive_monte_carlo(KEY, nan_out, prior, 10), V, "log_likelihood returned NaN"),
-        Case("marginal.naive_monte_carlo: n = 1", lambda: marginal.naive_monte_carlo(KEY, lambda z: -z**2, prior, 1), V, "n"),
+        Case("marginal.naive_monte_carlo: num_samples = 1", lambda: marginal.naive_monte_carlo(KEY, lambda z: -z**2, prior, 1), V, "num_samples"),
         # divergences
         Case("divergences.kl_normal: scale 0", lambda: divergences.kl_normal(0.0, 1.0, 0.0, 0.0), V, "scale_q"),
         Case("divergences.kl_normal: shapes differ", lambda: divergences.kl_normal(jnp.zeros(2), 1.0, 0.0, 1.0), V, "shape"),
         Case("divergences.kl_exponential: rate < 0", lambda: divergences.kl_exponential(-1.0, 1.0), V, "rate_p"),
         Case("divergences.kl_monte_carlo: log_p sums", lambda: divergences.kl_monte_carlo(KEY, prior, lambda z: jnp.sum(-z**2), lambda z: -z**2, 10), V, "log_p"),
-        Case("divergences.kl_monte_carlo: n = 1", lambda: divergences.kl_monte_carlo(KEY, prior, normal2, normal2, 1), V, "n"),
+        Case("divergences.kl_monte_carlo: num_samples = 1", lambda: divergences.kl_monte_carlo(KEY, prior, normal2, normal2, 1), V, "num_samples"),
         Case("divergences.kl_grid: NaN log_p", lambda: divergences.kl_grid(jnp.full(101, NAN), -grid**2, grid), V, "log_p"),
         Case("divergences.kl_grid: log_q off the grid", lambda: divergences.kl_grid(-grid**2, jnp.zeros(5), grid), V, "log_q"),
         # diagnostics
@@ -194,7 +194,7 @@ def _h2_cases():
     # Under jax.jit the values are checked on the device: the reader sees JAX's runtime
     # error whose message ends with the ValueError naming the argument.
     Runtime = jax.errors.JaxRuntimeError
-    jitted = jax.jit(lambda p: elbo.reparam(KEY, p, nan_out, families.exponential, n=8))
+    jitted = jax.jit(lambda p: elbo.reparam(KEY, p, nan_out, families.exponential, num_samples=8))
     cases += [
         Case("elbo.reparam: under jit, log_joint returns NaN", lambda: jitted(exp_params), Runtime, "ValueError: log_joint returned NaN"),
         Case("families.normal.log_prob: under jit, NaN z", lambda: jax.jit(nrm.log_prob)(n_params, jnp.array([NAN, 0.0])), Runtime, "ValueError: z must not contain NaN"),

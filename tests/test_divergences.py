@@ -72,7 +72,7 @@ def test_bad_input():
         divergences.kl_normal(jnp.zeros(2), jnp.ones(3), jnp.zeros(2), jnp.ones(2))
     with pytest.raises(ValueError, match="rate_p"):
         divergences.kl_exponential(0.0, 1.0)
-    with pytest.raises(ValueError, match="n"):
+    with pytest.raises(ValueError, match="num_samples"):
         divergences.kl_monte_carlo(KEY, None, None, None, 1)
     with pytest.raises(TypeError, match="key"):
         divergences.kl_monte_carlo(0, lambda k, n: k, abs, abs, 10)

@@ -58,7 +58,7 @@ def test_monte_carlo_elbos_are_unbiased():
     exact = float(MODEL.elbo(X, 2.0))
     keys = jax.random.split(KEY, 2000)
     for fn in [elbo.reparam, elbo.reparam_entropy, elbo.score_function]:
-        values = jax.vmap(lambda k: fn(k, params, log_joint, families.exponential, n=4))(keys)
+        values = jax.vmap(lambda k: fn(k, params, log_joint, families.exponential, num_samples=4))(keys)
         assert abs(float(values.mean()) - exact) < 4 * float(values.std()) / np.sqrt(2000) + 1e-5
 
 
@@ -67,10 +67,10 @@ def test_gradients_agree_in_expectation_with_exact_gradient():
     exact = jax.grad(lambda p: MODEL.elbo(X, families.exponential.unpack(p)))(params).raw_rate
     keys = jax.random.split(KEY, 4000)
     estimators = {
-        "reparam": functools.partial(elbo.reparam, log_joint=log_joint, family=families.exponential, n=4),
-        "score": functools.partial(elbo.score_function, log_joint=log_joint, family=families.exponential, n=4),
+        "reparam": functools.partial(elbo.reparam, log_joint=log_joint, family=families.exponential, num_samples=4),
+        "score": functools.partial(elbo.score_function, log_joint=log_joint, family=families.exponential, num_samples=4),
         "score_mean": functools.partial(elbo.score_function, log_joint=log_joint, family=families.exponential,
-                                        n=4, baseline="mean"),
+                                        num_samples=4, baseline="mean"),
     }
     variances = {}
     for name, fn in estimators.items():
@@ -87,7 +87,7 @@ def test_reparam_kl_matches_closed_form_for_exponential():
     keys = jax.random.split(KEY, 2000)
     values = jax.vmap(lambda k: elbo.reparam_kl(
         k, params, lambda z: MODEL.log_likelihood(X, z),
-        lambda p: kl_exponential(families.exponential.unpack(p), MODEL.rate), families.exponential, n=4))(keys)
+        lambda p: kl_exponential(families.exponential.unpack(p), MODEL.rate), families.exponential, num_samples=4))(keys)
     exact = float(MODEL.elbo(X, 2.0))
     assert abs(float(values.mean()) - exact) < 4 * float(values.std()) / np.sqrt(2000)
 
@@ -96,14 +96,14 @@ def test_bad_input():
     params = families.exponential.init(1.0)
     with pytest.raises(TypeError, match="key"):
         elbo.reparam(0, params, log_joint, families.exponential)
-    with pytest.raises(ValueError, match="n"):
-        elbo.reparam(KEY, params, log_joint, families.exponential, n=0)
+    with pytest.raises(ValueError, match="num_samples"):
+        elbo.reparam(KEY, params, log_joint, families.exponential, num_samples=0)
     with pytest.raises(TypeError, match="log_joint"):
         elbo.reparam_entropy(KEY, params, None, families.exponential)
     with pytest.raises(ValueError, match="baseline"):
-        elbo.score_function(KEY, params, log_joint, families.exponential, n=4, baseline="median")
-    with pytest.raises(ValueError, match="n >= 2"):
-        elbo.score_function(KEY, params, log_joint, families.exponential, n=1, baseline="mean")
+        elbo.score_function(KEY, params, log_joint, families.exponential, num_samples=4, baseline="median")
+    with pytest.raises(ValueError, match="num_samples >= 2"):
+        elbo.score_function(KEY, params, log_joint, families.exponential, num_samples=1, baseline="mean")
     with pytest.raises(ValueError, match="rate"):
         MODEL.elbo(X, -1.0)
     with pytest.raises(ValueError, match="x"):
@@ -122,18 +122,18 @@ def quad_renyi(theta, alpha, x=X):
 def test_renyi_at_alpha_one_is_the_elbo_and_continuous_there():
     params = families.exponential.init(2.0)
     for n in [1, 8]:
-        at_one = elbo.renyi(KEY, params, log_joint, families.exponential, 1.0, n=n)
-        plain = elbo.reparam(KEY, params, log_joint, families.exponential, n=n)
+        at_one = elbo.renyi(KEY, params, log_joint, families.exponential, 1.0, num_samples=n)
+        plain = elbo.reparam(KEY, params, log_joint, families.exponential, num_samples=n)
         np.testing.assert_allclose(at_one, plain, rtol=1e-6)
         for alpha in [1 - 1e-3, 1 + 1e-3]:
-            near = elbo.renyi(KEY, params, log_joint, families.exponential, alpha, n=n)
+            near = elbo.renyi(KEY, params, log_joint, families.exponential, alpha, num_samples=n)
             np.testing.assert_allclose(near, plain, atol=2e-3)
 
 
 def test_renyi_at_alpha_zero_is_the_importance_weighted_bound():
     params = families.exponential.init(2.0)
-    vr = elbo.renyi(KEY, params, log_joint, families.exponential, 0.0, n=16)
-    iw = elbo.importance_weighted(KEY, params, log_joint, families.exponential, k=16)
+    vr = elbo.renyi(KEY, params, log_joint, families.exponential, 0.0, num_samples=16)
+    iw = elbo.importance_weighted(KEY, params, log_joint, families.exponential, num_samples=16)
     np.testing.assert_allclose(vr, iw, rtol=1e-6)
 
 
@@ -146,25 +146,25 @@ def test_both_bounds_equal_log_evidence_when_q_is_exact():
     joint = lambda mu: model.log_joint(mu, data)  # noqa: E731
     exact = float(model.log_marginal(data))
     for alpha in [-2.0, 0.0, 0.5, 1.0, 3.0]:
-        value = elbo.renyi(KEY, params, joint, families.normal, alpha, n=5)
+        value = elbo.renyi(KEY, params, joint, families.normal, alpha, num_samples=5)
         np.testing.assert_allclose(value, exact, atol=1e-3)
     for k in [1, 7]:
-        value = elbo.importance_weighted(KEY, params, joint, families.normal, k=k, n=3)
+        value = elbo.importance_weighted(KEY, params, joint, families.normal, num_samples=k, num_estimates=3)
         np.testing.assert_allclose(value, exact, atol=1e-3)
 
 
 def test_iwae_at_k_one_is_the_elbo_and_grows_with_k():
     params = families.exponential.init(2.0)
     np.testing.assert_allclose(
-        elbo.importance_weighted(KEY, params, log_joint, families.exponential, k=1, n=8),
-        elbo.reparam(KEY, params, log_joint, families.exponential, n=8), rtol=1e-6)
+        elbo.importance_weighted(KEY, params, log_joint, families.exponential, num_samples=1, num_estimates=8),
+        elbo.reparam(KEY, params, log_joint, families.exponential, num_samples=8), rtol=1e-6)
     exact_elbo = float(MODEL.elbo(X, 2.0))
     log_px = float(MODEL.log_marginal(X))
     keys = jax.random.split(KEY, 4000)
     means = []
     for k in [1, 5, 50]:
         values = jax.vmap(lambda key: elbo.importance_weighted(
-            key, params, log_joint, families.exponential, k=k))(keys)
+            key, params, log_joint, families.exponential, num_samples=k))(keys)
         se = float(values.std()) / np.sqrt(len(keys))
         means.append(float(values.mean()))
         if k == 1:     # unbiased for the ELBO in expectation
@@ -178,7 +178,7 @@ def test_renyi_matches_quadrature_and_decreases_in_alpha():
     values = []
     for alpha in [-0.5, 0.0, 0.5]:
         estimate = float(elbo.renyi(KEY, params, log_joint, families.exponential, alpha,
-                                    n=200_000))
+                                    num_samples=200_000))
         np.testing.assert_allclose(estimate, quad_renyi(theta, alpha), atol=5e-3)
         values.append(estimate)
     np.testing.assert_allclose(values[1], float(MODEL.log_marginal(X)), atol=5e-3)
@@ -187,7 +187,7 @@ def test_renyi_matches_quadrature_and_decreases_in_alpha():
 
 def test_renyi_gradient_is_finite_and_fits_under_vi():
     objective = functools.partial(elbo.renyi, log_joint=log_joint, family=families.exponential,
-                                  alpha=0.5, n=32)
+                                  alpha=0.5, num_samples=32)
     grads = jax.grad(objective, argnums=1)(KEY, families.exponential.init(2.0))
     assert np.isfinite(float(grads.raw_rate))
 
@@ -198,9 +198,9 @@ def test_bounds_bad_input():
         elbo.renyi(KEY, params, log_joint, families.exponential, "half")
     with pytest.raises(ValueError, match="alpha"):
         elbo.renyi(KEY, params, log_joint, families.exponential, np.nan)
-    with pytest.raises(ValueError, match="k"):
-        elbo.importance_weighted(KEY, params, log_joint, families.exponential, k=0)
+    with pytest.raises(ValueError, match="num_samples"):
+        elbo.importance_weighted(KEY, params, log_joint, families.exponential, num_samples=0)
     with pytest.raises(TypeError, match="log_joint"):
-        elbo.importance_weighted(KEY, params, "p", families.exponential, k=3)
+        elbo.importance_weighted(KEY, params, "p", families.exponential, num_samples=3)
     with pytest.raises(ValueError, match="one value per draw"):
-        elbo.renyi(KEY, params, lambda z: jnp.zeros(()), families.exponential, 0.5, n=4)
+        elbo.renyi(KEY, params, lambda z: jnp.zeros(()), families.exponential, 0.5, num_samples=4)

@@ -158,10 +158,10 @@ def test_flows_fit_a_correlated_gaussian_through_vi_fit(kind):
 
     log_z = np.log(2 * np.pi * np.sqrt(np.linalg.det(cov)))
     family = FAMILIES[kind](2, 4)
-    objective = functools.partial(elbo.reparam, log_joint=log_joint, family=family, n=16)
+    objective = functools.partial(elbo.reparam, log_joint=log_joint, family=family, num_samples=16)
     state, _ = vi.fit(KEY, objective, family.init(KEY), optax.adam(0.02), 600)
     params = state.params
-    final = float(elbo.reparam(jax.random.key(9), params, log_joint, family, n=20_000))
+    final = float(elbo.reparam(jax.random.key(9), params, log_joint, family, num_samples=20_000))
     assert final <= log_z + 0.01
     assert log_z - final < 0.05                   # KL(q || p) below 0.05 nats
     z = family.sample(jax.random.key(10), params, 20_000)
@@ -195,7 +195,7 @@ def test_bad_input():
         flows.coupling(3, 2, 8).sample(KEY, params, 4)
     with pytest.raises(ValueError, match="layers"):
         flows.coupling(2, 3, 8).sample(KEY, params, 4)
-    with pytest.raises(ValueError, match="n"):
+    with pytest.raises(ValueError, match="num_samples"):
         family.sample(KEY, params, 0)
     with pytest.raises(NotImplementedError, match="entropy"):
         family.entropy(params)

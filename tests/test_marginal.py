@@ -89,9 +89,9 @@ def test_bad_input():
         marginal.trapezoid(log_f, jnp.linspace(-5.0, -1.0, 11))
     with pytest.raises(TypeError, match="log_f"):
         marginal.trapezoid(3.0, jnp.linspace(0.0, 1.0, 11))
-    with pytest.raises(ValueError, match="n"):
+    with pytest.raises(ValueError, match="num_samples"):
         marginal.naive_monte_carlo(KEY, log_f, prior_sampler, 0)
-    with pytest.raises(ValueError, match="n must be at least 2"):
+    with pytest.raises(ValueError, match="num_samples must be at least 2"):
         marginal.naive_monte_carlo(KEY, log_f, prior_sampler, 1)
     with pytest.raises(TypeError, match="key"):
         marginal.naive_monte_carlo(42, log_f, prior_sampler, 10)

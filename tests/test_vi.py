@@ -21,7 +21,7 @@ def test_fit_recovers_conjugate_posterior():
     data = np.asarray(data)
     mean, scale = model.posterior(data)
     objective = functools.partial(elbo.reparam_entropy, log_joint=lambda mu: model.log_joint(mu, data),
-                                  family=families.normal, n=64)
+                                  family=families.normal, num_samples=64)
     state, info = vi.fit(KEY, objective, families.normal.init(0.0, 1.0),
                          optax.adam(optax.cosine_decay_schedule(0.1, 2000)), 2000)
     m, s = families.normal.unpack(state.params)
@@ -34,7 +34,7 @@ def test_fit_recovers_conjugate_posterior():
 def test_fit_recovers_exponential_optimum():
     model = ExponentialNormal()
     objective = functools.partial(elbo.reparam, log_joint=lambda z: model.log_joint(z, 1.3),
-                                  family=families.exponential, n=256)
+                                  family=families.exponential, num_samples=256)
     state, _ = vi.fit(KEY, objective, families.exponential.init(0.5),
                       optax.adam(optax.cosine_decay_schedule(0.05, 2000)), 2000)
     theta = families.exponential.unpack(state.params)

@@ -288,6 +288,14 @@ def num_components(value, n):
                    "the number of data points N")
 
 
+def at_least_two(value, name):
+    """Check a number of Monte Carlo draws from which a standard error is estimated."""
+    value = positive_int(value, name)
+    if value < 2:
+        raise ValueError(f"{name} must be at least 2 to estimate a standard error, got {value}")
+    return value
+
+
 def positive_entries(value, name, ndim=None, shape=None):
     """An array (see :func:`array`) whose every entry is ``> 0`` (variances, counts)."""
     out = array(value, name, ndim=ndim, shape=shape)

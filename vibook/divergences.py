@@ -55,39 +55,38 @@ def kl_exponential(rate_p, rate_q):
     return jnp.log(rate_p / rate_q) + rate_q / rate_p - 1.0
 
 
-def kl_monte_carlo(key, sample_p, log_p, log_q, n):
-    r"""Monte Carlo :math:`\mathrm{KL}(p\|q) \approx \frac1n \sum_i [\log p(z_i) - \log q(z_i)]`,
-    :math:`z_i \sim p`.
+def kl_monte_carlo(key, sample_p, log_p, log_q, num_samples):
+    r"""Monte Carlo :math:`\mathrm{KL}(p\|q) \approx \frac1S \sum_s [\log p(z_s) - \log q(z_s)]`,
+    :math:`z_s \sim p`.
 
     Parameters
     ----------
     key : PRNG key
     sample_p : callable
-        ``sample_p(key, n)``: ``n`` draws from :math:`p`.
+        ``sample_p(key, num_samples)``: that many draws from :math:`p`.
     log_p, log_q : callable
         Normalised log densities, elementwise (or summed over event dimensions).
-    n : int
-        Number of draws, ``>= 2``.
+    num_samples : int
+        :math:`S`, the number of draws, ``>= 2``.
 
     Returns
     -------
     estimate, std_err : Array
-        The estimate and its standard error :math:`\mathrm{sd}/\sqrt n`.
+        The estimate and its standard error :math:`\mathrm{sd}/\sqrt S`.
     """
     key = _checks.key(key)
-    n = _checks.positive_int(n, "n")
-    if n < 2:
-        raise ValueError(f"n must be at least 2 to estimate a standard error, got {n}")
-    _checks.function(sample_p, "sample_p", "sample_p(key, n)")
+    n = _checks.at_least_two(num_samples, "num_samples")
+    _checks.function(sample_p, "sample_p", "sample_p(key, num_samples)")
     _checks.function(log_p, "log_p", "log_p(z)")
     _checks.function(log_q, "log_q", "log_q(z)")
-    z = _checks.user_output(sample_p(key, n), "sample_p", f"sample_p(key, n) with n = {n}",
-                            shape=(n, ...))                          # (n,) + event
+    z = _checks.user_output(sample_p(key, n), "sample_p",
+                            f"sample_p(key, num_samples) with num_samples = {n}",
+                            shape=(n, ...))                          # (S,) + event
     usage = f"{{}}(z) for p's draws z of shape {z.shape}"
     terms = (_checks.user_output(log_p(z), "log_p", usage.format("log_p"), shape=(n,))
              # log q = -inf where q misses p's support: the KL is then +inf, correctly.
              - _checks.user_output(log_q(z), "log_q", usage.format("log_q"), shape=(n,),
-                                   allow_neg_inf=True))                 # (n,)
+                                   allow_neg_inf=True))                 # (S,)
     return jnp.mean(terms), jnp.std(terms, ddof=1) / jnp.sqrt(n)
 
 

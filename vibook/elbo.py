@@ -17,11 +17,13 @@ Monte Carlo estimate of :math:`\mathcal L` and whose **gradient** in
 * :func:`reparam_kl`: expected log-likelihood minus a closed-form
   :math:`\mathrm{KL}(q\|p(z))`;
 * :func:`score_function`: REINFORCE, needing only :math:`\log q`'s gradient;
-* :func:`importance_weighted`: the ``k``-draw importance-weighted bound
+* :func:`importance_weighted`: the importance-weighted bound with :math:`K` draws
   :math:`\mathcal L \le \mathcal L_k \le \log p(x)`;
 * :func:`renyi`: the variational Rényi bound of order :math:`\alpha`, from
   the ELBO (:math:`\alpha \to 1`) to :math:`\log p(x)` (:math:`\alpha = 0`).
 
+``num_samples`` is always the number :math:`S` of Monte Carlo draws
+:math:`z_s \sim q_\phi` (inside the log for :func:`importance_weighted`).
 The exact ELBO of the family :math:`q = \mathrm{Exp}(\phi)` for
 :class:`vibook.models.ExponentialNormal` is its method ``elbo``.
 """
@@ -32,27 +34,27 @@ import jax.numpy as jnp
 from vibook import _checks
 
 
-def _draw(key, params, family, n, fns):
-    """Check the arguments every estimator shares; return ``n`` draws ``z ~ q``, ``(n,) + event``."""
+def _draw(key, params, family, num_samples, fns):
+    """Check the arguments every estimator shares; return the draws ``z ~ q``, ``(S,) + event``."""
     key = _checks.key(key)
     family = _checks.family(family)
-    n = _checks.positive_int(n, "n")
+    n = _checks.positive_int(num_samples, "num_samples")
     for name, fn in fns.items():
         _checks.function(fn, name, f"{name}(params)" if name == "kl_to_prior" else f"{name}(z)")
-    return family.sample(key, params, n)                             # (n,) + event
+    return family.sample(key, params, n)                             # (S,) + event
 
 
 def _per_draw(log_p, name, z, allow_neg_inf=False):
-    """Check a user function's output on the draws ``z``: one value per draw, shape ``(n,)``."""
+    """Check a user function's output on the draws ``z``: one value per draw, shape ``(S,)``."""
     hint = (". It must return one value per draw, not their sum: write it for a batch of "
             f"draws, or pass jax.vmap({name}) if it takes one z")
     return _checks.user_output(log_p, name, f"{name}(z) for z of shape {z.shape}",
                                shape=z.shape[:1], allow_neg_inf=allow_neg_inf, hint=hint)
 
 
-def reparam(key, params, log_joint, family, n=1):
-    r"""Reparameterised ELBO: :math:`\frac1n\sum_i [\log p(z_i, x) - \log q_\phi(z_i)]`,
-    :math:`z_i = g(\epsilon_i; \phi)`.
+def reparam(key, params, log_joint, family, num_samples=1):
+    r"""Reparameterised ELBO: :math:`\frac1S\sum_s [\log p(z_s, x) - \log q_\phi(z_s)]`,
+    :math:`z_s = g(\epsilon_s; \phi)`.
 
     Its gradient is the pathwise (reparameterisation) estimator
     (Kingma & Welling 2014; Mohamed et al. 2020, §5).
@@ -64,24 +66,24 @@ def reparam(key, params, log_joint, family, n=1):
         The family's parameters.
     log_joint : callable
         ``log_joint(z)``: :math:`\log p(z, x)` with ``x`` fixed, one value per
-        draw: ``z`` has shape ``(n,) + event`` and the output shape ``(n,)``.
+        draw: ``z`` has shape ``(S,) + event`` and the output shape ``(S,)``.
     family : vibook.families.Family
         E.g. ``vibook.families.normal``.
-    n : int
-        Number of draws.
+    num_samples : int
+        :math:`S`, the number of draws.
 
     Raises
     ------
     ValueError
-        If ``log_joint`` returns a shape other than ``(n,)`` (e.g. the sum over
+        If ``log_joint`` returns a shape other than ``(S,)`` (e.g. the sum over
         the draws) or NaN/inf; under ``jit`` the values are checked on the
         device (see ``vibook._checks``).
     """
-    return jnp.mean(_log_weights(key, params, log_joint, family, n))
+    return jnp.mean(_log_weights(key, params, log_joint, family, num_samples))
 
 
-def reparam_entropy(key, params, log_joint, family, n=1):
-    r""":math:`\frac1n\sum_i \log p(z_i, x) + \mathbb{H}[q_\phi]`, the entropy in closed form.
+def reparam_entropy(key, params, log_joint, family, num_samples=1):
+    r""":math:`\frac1S\sum_s \log p(z_s, x) + \mathbb{H}[q_\phi]`, the entropy in closed form.
 
     For a location–scale family, :math:`z = m + s\epsilon` (or a scale family
     such as the exponential), :math:`\log q_\phi(z_i) + \mathbb{H}[q_\phi]`
@@ -92,12 +94,12 @@ def reparam_entropy(key, params, log_joint, family, n=1):
     :func:`reparam`'s value is the less noisy one, and at
     :math:`q_\phi = p(z \mid x)` its variance is zero (Roeder et al. 2017).
     """
-    z = _draw(key, params, family, n, {"log_joint": log_joint})
+    z = _draw(key, params, family, num_samples, {"log_joint": log_joint})
     return jnp.mean(_per_draw(log_joint(z), "log_joint", z)) + family.entropy(params)
 
 
-def reparam_kl(key, params, log_likelihood, kl_to_prior, family, n=1):
-    r""":math:`\frac1n\sum_i \log p(x \mid z_i) - \mathrm{KL}(q_\phi \| p(z))`, the KL in
+def reparam_kl(key, params, log_likelihood, kl_to_prior, family, num_samples=1):
+    r""":math:`\frac1S\sum_s \log p(x \mid z_s) - \mathrm{KL}(q_\phi \| p(z))`, the KL in
     closed form.
 
     Parameters
@@ -108,41 +110,42 @@ def reparam_kl(key, params, log_likelihood, kl_to_prior, family, n=1):
         ``kl_to_prior(params)``: :math:`\mathrm{KL}(q_\phi \| p(z))`.
     """
     fns = {"log_likelihood": log_likelihood, "kl_to_prior": kl_to_prior}
-    z = _draw(key, params, family, n, fns)
+    z = _draw(key, params, family, num_samples, fns)
     kl = _checks.user_output(kl_to_prior(params), "kl_to_prior", "kl_to_prior(params)",
                              shape=())
     return jnp.mean(_per_draw(log_likelihood(z), "log_likelihood", z)) - kl
 
 
-def score_function(key, params, log_joint, family, n=1, baseline=None):
+def score_function(key, params, log_joint, family, num_samples=1, baseline=None):
     r"""ELBO whose gradient is the score-function (REINFORCE) estimator.
 
     .. math::
 
-        \widehat{\nabla_\phi \mathcal L} = \frac1n \sum_i \nabla_\phi \log q_\phi(z_i)\,
-        \big(f(z_i) - b_i\big), \qquad f = \log p(z, x) - \log q_\phi(z),
+        \widehat{\nabla_\phi \mathcal L} = \frac1S \sum_s \nabla_\phi \log q_\phi(z_s)\,
+        \big(f(z_s) - b_s\big), \qquad f = \log p(z, x) - \log q_\phi(z),
 
-    with the draws :math:`z_i` held fixed (no gradient flows through them), so
+    with the draws :math:`z_s` held fixed (no gradient flows through them), so
     it works for any family whose log density can be differentiated
     (Williams 1992; Ranganath et al. 2014). The value returned is the plain
-    Monte Carlo ELBO :math:`\frac1n \sum_i f(z_i)`.
+    Monte Carlo ELBO :math:`\frac1S \sum_s f(z_s)`.
 
     Parameters
     ----------
     baseline : None, float or "mean"
-        :math:`b_i`: zero, a constant, or ``"mean"``, the leave-one-out mean of
-        the other draws' :math:`f` (keeps the estimator unbiased; ``n >= 2``).
+        :math:`b_s`: zero, a constant, or ``"mean"``, the leave-one-out mean of
+        the other draws' :math:`f` (keeps the estimator unbiased;
+        ``num_samples >= 2``).
     """
-    z = jax.lax.stop_gradient(_draw(key, params, family, n, {"log_joint": log_joint}))
-    log_q = family.log_prob(params, z)                               # (n,)
-    f = jax.lax.stop_gradient(_per_draw(log_joint(z), "log_joint", z) - log_q)   # (n,)
+    z = jax.lax.stop_gradient(_draw(key, params, family, num_samples, {"log_joint": log_joint}))
+    log_q = family.log_prob(params, z)                               # (S,)
+    f = jax.lax.stop_gradient(_per_draw(log_joint(z), "log_joint", z) - log_q)   # (S,)
     if baseline is None:
         b = 0.0
     elif isinstance(baseline, str):
         if baseline != "mean":
             raise ValueError(f'baseline must be None, a number or "mean", got {baseline!r}')
         if f.shape[0] < 2:
-            raise ValueError(f'baseline="mean" needs n >= 2 draws, got n = {f.shape[0]}')
+            raise ValueError(f'baseline="mean" needs num_samples >= 2, got {f.shape[0]}')
         b = (jnp.sum(f) - f) / (f.shape[0] - 1)
     else:
         b = _checks.finite(baseline, "baseline")
@@ -150,24 +153,25 @@ def score_function(key, params, log_joint, family, n=1, baseline=None):
     return jnp.mean(f) + surrogate - jax.lax.stop_gradient(surrogate)
 
 
-def _log_weights(key, params, log_joint, family, n, allow_neg_inf=False):
-    """``log w_i = log p(z_i, x) - log q(z_i)`` for ``n`` draws ``z_i ~ q``, shape ``(n,)``."""
-    z = _draw(key, params, family, n, {"log_joint": log_joint})
+def _log_weights(key, params, log_joint, family, S, allow_neg_inf=False):
+    """``log w_i = log p(z_i, x) - log q(z_i)`` for ``S`` draws ``z_i ~ q``, shape ``(S,)``."""
+    z = _draw(key, params, family, S, {"log_joint": log_joint})
     log_p = _per_draw(log_joint(z), "log_joint", z, allow_neg_inf)
-    return log_p - family.log_prob(params, z)                       # (n,)
+    return log_p - family.log_prob(params, z)                       # (S,)
 
 
-def importance_weighted(key, params, log_joint, family, k, n=1):
-    r"""The importance-weighted bound with ``k`` draws (Burda et al. 2016).
+def importance_weighted(key, params, log_joint, family, num_samples, num_estimates=1):
+    r"""The importance-weighted bound with :math:`K` = ``num_samples`` draws (Burda et al. 2016).
 
     .. math::
 
-        \mathcal L_k = \mathbb{E}\Big[\log \frac1k \sum_{i=1}^k w_i\Big], \qquad
+        \mathcal L_K = \mathbb{E}\Big[\log \frac1K \sum_{i=1}^K w_i\Big], \qquad
         w_i = \frac{p(z_i, x)}{q_\phi(z_i)}, \quad z_i \sim q_\phi,
 
-    estimated by the average of ``n`` independent ``k``-draw terms. By Jensen,
-    :math:`\mathcal L_1 = \mathcal L \le \mathcal L_k \le \mathcal L_{k+1}
-    \le \log p(x)`, and :math:`\mathcal L_k \to \log p(x)` as :math:`k \to \infty`
+    estimated by the average of ``num_estimates`` independent :math:`K`-draw
+    terms. By Jensen, :math:`\mathcal L_1 = \mathcal L \le \mathcal L_K \le
+    \mathcal L_{K+1} \le \log p(x)`, and :math:`\mathcal L_K \to \log p(x)` as
+    :math:`K \to \infty`
     when the weights have a finite mean. Its reparameterised gradient weights
     each draw's :math:`\nabla_\phi \log w_i` by :math:`w_i / \sum_j w_j`.
 
@@ -179,18 +183,18 @@ def importance_weighted(key, params, log_joint, family, k, n=1):
     log_joint : callable
         ``log_joint(z)``: :math:`\log p(z, x)`, one value per draw.
     family : vibook.families.Family
-    k : int
-        Draws inside the log.
-    n : int
-        Independent estimates averaged.
+    num_samples : int
+        :math:`K`, the draws inside the log (as in :func:`vibook.vae.iwae_bound`).
+    num_estimates : int
+        Independent :math:`K`-draw estimates averaged.
     """
-    k = _checks.positive_int(k, "k")
-    n = _checks.positive_int(n, "n")
+    k = _checks.positive_int(num_samples, "num_samples")
+    n = _checks.positive_int(num_estimates, "num_estimates")
     log_w = _log_weights(key, params, log_joint, family, n * k, True).reshape(n, k)  # (n, k)
     return jnp.mean(jax.nn.logsumexp(log_w, axis=1) - jnp.log(k))
 
 
-def renyi(key, params, log_joint, family, alpha, n=1):
+def renyi(key, params, log_joint, family, alpha, num_samples=1):
     r"""The variational Rényi (VR) bound of order :math:`\alpha` (Li & Turner 2016).
 
     .. math::
@@ -203,17 +207,17 @@ def renyi(key, params, log_joint, family, alpha, n=1):
     :math:`\alpha`: :math:`\alpha \to 1` gives the ELBO, :math:`\alpha = 0` gives
     :math:`\log p(x)` itself, and for :math:`\alpha < 0` it is an upper bound.
     Maximising it with smaller :math:`\alpha` makes :math:`q` more
-    mass-covering. The estimate with ``n`` draws,
+    mass-covering. The estimate with :math:`S` = ``num_samples`` draws,
 
     .. math::
 
         \hat{\mathcal L}_\alpha = \frac1{1-\alpha}
-        \log \frac1n \sum_{i=1}^n w_i^{1-\alpha},
+        \log \frac1S \sum_{s=1}^S w_s^{1-\alpha},
 
-    is biased (it is exactly :func:`importance_weighted` with ``k = n`` at
-    :math:`\alpha = 0`); at :math:`\alpha = 1` it is the ELBO estimate
-    :math:`\frac1n \sum_i \log w_i` (:func:`reparam`). When :math:`q_\phi` is the
-    exact posterior every :math:`w_i = p(x)` and it returns :math:`\log p(x)` for
+    is biased (it is exactly :func:`importance_weighted` with the same
+    ``num_samples`` at :math:`\alpha = 0`); at :math:`\alpha = 1` it is the
+    ELBO estimate :math:`\frac1S \sum_s \log w_s` (:func:`reparam`). When :math:`q_\phi` is the
+    exact posterior every :math:`w_s = p(x)` and it returns :math:`\log p(x)` for
     every :math:`\alpha`.
 
     Parameters
@@ -222,12 +226,11 @@ def renyi(key, params, log_joint, family, alpha, n=1):
         As in :func:`reparam`.
     alpha : float
         The order :math:`\alpha`, any finite real number.
-    n : int
-        Number of draws.
+    num_samples : int
+        :math:`S`, the number of draws.
     """
     alpha = _checks.finite(alpha, "alpha")
-    log_w = _log_weights(key, params, log_joint, family, _checks.positive_int(n, "n"),
-                         allow_neg_inf=True)
+    log_w = _log_weights(key, params, log_joint, family, num_samples, allow_neg_inf=True)
     at_one = alpha == 1
     one_minus = jnp.where(at_one, 1.0, 1.0 - alpha)
     vr = (jax.nn.logsumexp(one_minus * log_w) - jnp.log(log_w.shape[0])) / one_minus

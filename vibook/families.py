@@ -3,7 +3,7 @@ r"""Variational families: pure functions over small parameter pytrees.
 Each family is a :class:`Family`, a NamedTuple of five functions:
 
 * ``init(...)`` builds the parameter pytree from natural-scale values;
-* ``sample(key, params, n)`` draws ``n`` reparameterised samples
+* ``sample(key, params, num_samples)`` draws that many reparameterised samples
   :math:`z = g(\epsilon; \phi)`, so gradients flow through them;
 * ``log_prob(params, z)`` is :math:`\log q(z; \phi)`, summed over the event
   dimensions;
@@ -148,11 +148,11 @@ def _normal_unpack(params):
     return params.loc, jax.nn.softplus(params.raw_scale)
 
 
-def _normal_sample(key, params, n):
-    r"""``n`` draws :math:`z = \mu + \sigma \odot \epsilon`,
-    :math:`\epsilon \sim \mathcal{N}(0, I)`; shape ``(n,) + loc.shape``."""
+def _normal_sample(key, params, num_samples):
+    r"""``num_samples`` = S draws :math:`z = \mu + \sigma \odot \epsilon`,
+    :math:`\epsilon \sim \mathcal{N}(0, I)`; shape ``(S,) + loc.shape``."""
     key = _checks.key(key)
-    n = _checks.positive_int(n, "n")
+    n = _checks.positive_int(num_samples, "num_samples")
     loc, scale = _normal_unpack(params)
     eps = jax.random.normal(key, (n,) + loc.shape)       # (n,) or (n, D)
     return _lead(loc, eps.ndim) + _lead(scale, eps.ndim) * eps
@@ -211,11 +211,12 @@ def _full_rank_unpack(params):
     return params.loc, raw - jnp.diag(diag) + jnp.diag(jax.nn.softplus(diag))
 
 
-def _full_rank_sample(key, params, n):
-    r"""``n`` draws :math:`z = \mu + L \epsilon`, :math:`\epsilon \sim \mathcal{N}(0, I_D)`;
-    shape ``(n, D)``."""
+def _full_rank_sample(key, params, num_samples):
+    r"""``num_samples`` = S draws :math:`z = \mu + L \epsilon`,
+    :math:`\epsilon \sim \mathcal{N}(0, I_D)`;
+    shape ``(S, D)``."""
     key = _checks.key(key)
-    n = _checks.positive_int(n, "n")
+    n = _checks.positive_int(num_samples, "num_samples")
     loc, tril = _full_rank_unpack(params)
     eps = jax.random.normal(key, (n,) + loc.shape)       # (n, D)
     return loc[None, :] + eps @ tril.T
@@ -266,14 +267,15 @@ def _exponential_unpack(params):
     return jax.nn.softplus(_params(params, ExponentialParams).raw_rate)
 
 
-def _exponential_sample(key, params, n):
-    r"""``n`` draws by the inverse CDF, :math:`z = -\log(1 - u)/\theta`, :math:`u \sim U(0, 1)`.
+def _exponential_sample(key, params, num_samples):
+    r"""``num_samples`` draws by the inverse CDF, :math:`z = -\log(1 - u)/\theta`,
+    :math:`u \sim U(0, 1)`.
 
     The noise :math:`u` does not depend on :math:`\theta`, so this is a
     reparameterisation: :math:`\partial z / \partial\theta = -z/\theta`.
     """
     key = _checks.key(key)
-    n = _checks.positive_int(n, "n")
+    n = _checks.positive_int(num_samples, "num_samples")
     rate = _exponential_unpack(params)
     u = jax.random.uniform(key, (n,) + rate.shape)       # (n,) or (n, D), in [0, 1)
     return -jnp.log1p(-u) / _lead(rate, u.ndim)

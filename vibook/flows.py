@@ -340,9 +340,9 @@ def _flow_family(dim, num_layers, init_layer, forward, inverse, consts):
                                        reverse=True)
         return x, log_det
 
-    def sample(key, params, n):
+    def sample(key, params, num_samples):
         key = _checks.key(key)
-        n = _checks.positive_int(n, "n")
+        n = _checks.positive_int(num_samples, "num_samples")
         loc, scale, layers = unpack(params)
         eps = jax.random.normal(key, (n, dim))                    # (n, D)
         z, _ = jax.vmap(push, (None, 0))(layers, loc[None, :] + scale[None, :] * eps)
@@ -373,8 +373,8 @@ def _flow_family(dim, num_layers, init_layer, forward, inverse, consts):
         loc : float or array of shape ({dim},)
         scale : float or array of shape ({dim},), > 0
         """
-    sample.__doc__ = ("``n`` reparameterised draws ``z = T(loc + scale * eps)``, "
-                      "shape ``(n, D)``.")
+    sample.__doc__ = ("``num_samples`` reparameterised draws ``z = T(loc + scale * eps)``, "
+                      "shape ``(num_samples, D)``.")
     log_prob.__doc__ = ("``log q(z) = log N(x; loc, scale^2) - sum_k log|det J_k|`` with "
                         "``x`` the flow inverted at ``z``; ``z`` of shape ``(..., D)``.")
     return Family(init, sample, log_prob, entropy, unpack)

@@ -139,12 +139,12 @@ def from_log_weights(log_w):
     return Estimate(log_mean, rel_std_err, ess)
 
 
-def importance_sampling(key, log_joint, sample_proposal, log_proposal, n):
+def importance_sampling(key, log_joint, sample_proposal, log_proposal, num_samples):
     r"""Importance sampling: :math:`p(x) = \mathbb{E}_{r}[p(z, x)/r(z)]`.
 
     .. math::
 
-        \hat p(x) = \frac1n \sum_{i=1}^n \frac{p(z_i, x)}{r(z_i)}, \qquad z_i \sim r.
+        \hat p(x) = \frac1S \sum_{s=1}^S \frac{p(z_s, x)}{r(z_s)}, \qquad z_s \sim r.
 
     Unbiased for any proposal :math:`r` that is positive wherever
     :math:`p(z, x)` is; its variance is small when :math:`r` is close to the
@@ -156,11 +156,11 @@ def importance_sampling(key, log_joint, sample_proposal, log_proposal, n):
     log_joint : callable
         ``log_joint(z)``: :math:`\log p(z, x)` elementwise, with ``x`` fixed.
     sample_proposal : callable
-        ``sample_proposal(key, n)`` returns ``n`` draws from :math:`r`.
+        ``sample_proposal(key, num_samples)`` returns that many draws from :math:`r`.
     log_proposal : callable
         ``log_proposal(z)``: :math:`\log r(z)` elementwise.
-    n : int
-        Number of draws, ``>= 2``.
+    num_samples : int
+        :math:`S`, the number of draws, ``>= 2``.
 
     Returns
     -------
@@ -169,24 +169,24 @@ def importance_sampling(key, log_joint, sample_proposal, log_proposal, n):
     Raises
     ------
     ValueError
-        If ``sample_proposal`` does not return ``n`` draws, ``log_joint`` or
-        ``log_proposal`` does not return one value per draw (shape ``(n,)``),
+        If ``sample_proposal`` does not return ``num_samples`` draws, ``log_joint`` or
+        ``log_proposal`` does not return one value per draw (shape ``(num_samples,)``),
         or they return NaN (under ``jit`` too, see ``vibook._checks``).
     """
     names = ("log_joint", "sample_proposal", "log_proposal")
-    return _importance_sampling(key, n, names, log_joint, sample_proposal, log_proposal)
+    return _importance_sampling(key, num_samples, names, log_joint, sample_proposal, log_proposal)
 
 
-def _importance_sampling(key, n, names, log_joint, sample, log_proposal):
+def _importance_sampling(key, num_samples, names, log_joint, sample, log_proposal):
     """:func:`importance_sampling`, naming the three functions ``names`` in its errors."""
     key = _checks.key(key)
-    n = _checks.positive_int(n, "n")
-    if n < 2:
-        raise ValueError(f"n must be at least 2 to estimate a standard error, got {n}")
+    n = _checks.at_least_two(num_samples, "num_samples")
     for name, fn in zip(names, (log_joint, sample, log_proposal)):
-        _checks.function(fn, name, f"{name}(key, n)" if name.startswith("sample") else f"{name}(z)")
-    z = _checks.user_output(sample(key, n), names[1], f"{names[1]}(key, n) with n = {n}",
-                            shape=(n, ...))                          # (n,) + event
+        usage = f"{name}(key, num_samples)" if name.startswith("sample") else f"{name}(z)"
+        _checks.function(fn, name, usage)
+    z = _checks.user_output(sample(key, n), names[1],
+                            f"{names[1]}(key, num_samples) with num_samples = {n}",
+                            shape=(n, ...))                          # (S,) + event
     usage = f"{{}}(z) for the proposal's draws z of shape {z.shape}"
     log_p = _checks.user_output(log_joint(z), names[0], usage.format(names[0]), shape=(n,),
                                 allow_neg_inf=True)
@@ -194,12 +194,12 @@ def _importance_sampling(key, n, names, log_joint, sample, log_proposal):
     return from_log_weights(log_p - log_r)
 
 
-def naive_monte_carlo(key, log_likelihood, sample_prior, n):
+def naive_monte_carlo(key, log_likelihood, sample_prior, num_samples):
     r"""Naive Monte Carlo: :math:`p(x) = \mathbb{E}_{p(z)}[p(x \mid z)]`.
 
     .. math::
 
-        \hat p(x) = \frac1n \sum_{i=1}^n p(x \mid z_i), \qquad z_i \sim p(z).
+        \hat p(x) = \frac1S \sum_{s=1}^S p(x \mid z_s), \qquad z_s \sim p(z).
 
     This is :func:`importance_sampling` with the prior as the proposal, so
     the weights are the likelihoods. It fails when the likelihood is much
@@ -207,16 +207,16 @@ def naive_monte_carlo(key, log_likelihood, sample_prior, n):
 
     Parameters
     ----------
-    key, n
+    key, num_samples
         As in :func:`importance_sampling`.
     log_likelihood : callable
         ``log_likelihood(z)``: :math:`\log p(x \mid z)` elementwise.
     sample_prior : callable
-        ``sample_prior(key, n)`` returns ``n`` draws from :math:`p(z)`.
+        ``sample_prior(key, num_samples)`` returns that many draws from :math:`p(z)`.
     """
     # log w = log p(z, x) - log p(z) = log p(x | z): the prior cancels.
     names = ("log_likelihood", "sample_prior", "log_prior")
-    return _importance_sampling(key, n, names, log_likelihood, sample_prior, _zeros)
+    return _importance_sampling(key, num_samples, names, log_likelihood, sample_prior, _zeros)
 
 
 def _zeros(z):
