@@ -19,9 +19,10 @@ def quad_log_marginal(model, x):
     """
     x = np.atleast_1d(np.asarray(x, dtype=float))
 
+    prior = stats.expon(scale=1 / model.rate)
+
     def log_joint(z):
-        return (stats.expon(scale=1 / model.rate).logpdf(z)
-                + stats.norm(z, model.noise_scale).logpdf(x).sum())
+        return prior.logpdf(z) + stats.norm.logpdf(x, z, model.noise_scale).sum()
 
     mode = max(0.0, x.mean() - model.rate * model.noise_scale**2 / x.size)
     width = 15 * model.noise_scale / np.sqrt(x.size) + 15 / model.rate
