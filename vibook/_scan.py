@@ -28,7 +28,7 @@ def _scan(step, state, key, args, num_steps, static):
 
 
 def run(step, state, args, num_steps, *, key=None, static=None, name="fit",
-        objective="elbo"):
+        objective="elbo", epochs=False):
     """Apply ``step`` ``num_steps`` times in ``lax.scan``; return ``(state, info)``.
 
     Parameters
@@ -53,6 +53,10 @@ def run(step, state, args, num_steps, *, key=None, static=None, name="fit",
         The public function running the loop, for the divergence message.
     objective : str
         The ``Info`` field checked for finiteness (``None`` to skip).
+    epochs : bool
+        ``step`` is one pass over the data (:func:`epoch`): the stacked
+        ``Info``'s leading axes (epoch, minibatch) are merged into one entry
+        per minibatch step, before the check.
 
     Returns
     -------
@@ -60,7 +64,7 @@ def run(step, state, args, num_steps, *, key=None, static=None, name="fit",
         The final state.
     info : NamedTuple
         The ``Info`` of every step, stacked: each field has a leading axis of
-        length ``num_steps``.
+        length ``num_steps`` (times the minibatches per epoch with ``epochs``).
 
     Raises
     ------
@@ -73,6 +77,8 @@ def run(step, state, args, num_steps, *, key=None, static=None, name="fit",
     static = tuple(sorted((static or {}).items()))
     with _checks.no_traced_checks():     # the objective is checked after the loop
         state, info = _scan(step, state, key, tuple(args), num_steps, static)
+    if epochs:
+        info = jax.tree.map(lambda a: a.reshape(-1, *a.shape[2:]), info)
     if objective is not None:
         check_finite(getattr(info, objective), state, name, objective, info)
     return state, info

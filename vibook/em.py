@@ -277,7 +277,11 @@ def init(x, params):
     EMState
     """
     x = _checks.data(x)
-    params = _check_params(params, x)
+    return _init(x, _check_params(params, x))
+
+
+def _init(x, params):
+    """:func:`init` on checked arguments."""
     return EMState(params, _log_joint(x, params))
 
 
@@ -353,7 +357,7 @@ def fit(x, params, num_steps, reg_covar=0.0):
     num_steps = _checks.positive_int(num_steps, "num_steps")
     _checks.nonnegative(reg_covar, "reg_covar")
     x = _checks.data(x)
-    state = init(x, params)
+    state = _init(x, _check_params(params, x))
     return _scan.run(_step, state, (x, reg_covar), num_steps, name="vibook.em.fit",
                      objective="log_likelihood")
 

@@ -119,7 +119,11 @@ def init(mean, precision, m0):
     -------
     GaussianState
     """
-    mean, precision = _check_target(mean, precision)
+    return _init(*_check_target(mean, precision), m0)
+
+
+def _init(mean, precision, m0):
+    """:func:`init` on a checked target."""
     m0 = _checks.array(m0, "m0", shape=mean.shape)
     return GaussianState(m0, 1.0 / jnp.diag(precision))
 
@@ -184,7 +188,7 @@ def fit(mean, precision, m0, num_steps):
         ``info.kl``, shape (num_steps,): the KL after each sweep; non-increasing.
     """
     num_steps = _checks.positive_int(num_steps, "num_steps")
-    state = init(mean, precision, m0)
     mean, precision = _check_target(mean, precision)
+    state = _init(mean, precision, m0)
     return _scan.run(_step, state, (mean, precision), num_steps, name="vibook.gaussian.fit",
                      objective="kl")

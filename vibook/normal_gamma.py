@@ -267,7 +267,11 @@ def init(x, prior, tau_mean=1.0):
     -------
     NormalGammaState
     """
-    x, prior = _check_args(x, prior)
+    return _init(*_check_args(x, prior), tau_mean)
+
+
+def _init(x, prior, tau_mean):
+    """:func:`init` on checked data and prior."""
     _checks.positive(tau_mean, "tau_mean")
     m, ell = _update_mu(jnp.asarray(tau_mean, x.dtype), x, prior)
     a = prior.shape + (x.shape[0] + 1) / 2
@@ -325,6 +329,6 @@ def fit(x, prior, num_steps, tau_mean=1.0):
         points) after each sweep; non-decreasing.
     """
     num_steps = _checks.positive_int(num_steps, "num_steps")
-    state = init(x, prior, tau_mean)
     x, prior = _check_args(x, prior)
+    state = _init(x, prior, tau_mean)
     return _scan.run(_step, state, (x, prior), num_steps, name="vibook.normal_gamma.fit")

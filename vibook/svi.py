@@ -251,11 +251,8 @@ def fit(key, x, state, num_epochs, batch_size, prior_scale, tau=1.0, kappa=0.7):
     _checks.positive(prior_scale, "prior_scale")
     _check_schedule(tau, kappa)
     state = SVIState(*(jnp.asarray(a) for a in state))
-    state, info = _scan.run(_epoch, state, (x, prior_scale, tau, kappa), num_epochs, key=key,
-                            static={"batch_size": batch_size}, objective=None)
-    info = jax.tree.map(lambda a: a.reshape(-1, *a.shape[2:]), info)    # (epochs * batches, ...)
-    _scan.check_finite(info.elbo, state, "vibook.svi.fit", info=info)
-    return state, info
+    return _scan.run(_epoch, state, (x, prior_scale, tau, kappa), num_epochs, key=key,
+                     static={"batch_size": batch_size}, name="vibook.svi.fit", epochs=True)
 
 
 # --- the objective ----------------------------------------------------------------------------

@@ -376,8 +376,12 @@ def init(key, x, num_components, prior):
     """
     _checks.key(key)
     x = _checks.data(x)
+    return _init(key, x, num_components, _check_prior(prior, x))
+
+
+def _init(key, x, num_components, prior):
+    """:func:`init` with ``x`` and ``prior`` checked."""
     k = _checks.num_components(num_components, x.shape[0])
-    prior = _check_prior(prior, x)
     centres = x[jax.random.choice(key, x.shape[0], (k,), replace=False)]  # (K, D)
     dist2 = jnp.sum((x[:, None, :] - centres[None, :, :]) ** 2, axis=-1)  # (N, K)
     resp = jax.nn.one_hot(jnp.argmin(dist2, axis=1), k, dtype=x.dtype)
@@ -437,9 +441,11 @@ def fit(key, x, num_components, prior, num_steps):
         points) after each sweep; non-decreasing.
     """
     num_steps = _checks.positive_int(num_steps, "num_steps")
-    state = init(key, x, num_components, prior)
+    _checks.key(key)
     x = _checks.data(x)
-    return _scan.run(_step, state, (x, _check_prior(prior, x)), num_steps,
+    prior = _check_prior(prior, x)
+    state = _init(key, x, num_components, prior)
+    return _scan.run(_step, state, (x, prior), num_steps,
                      name="vibook.vbgmm.fit")
 
 

@@ -285,7 +285,6 @@ def minibatch_fit(key, objective, params, optimizer, data, num_epochs, batch_siz
     state = init(params, optimizer)
     static = {"objective": objective, "optimizer": optimizer, "batch_size": batch_size}
     state, info = _scan.run(_epoch, state, (data,), num_epochs, key=key, objective=None,
-                            static=static)
-    info = jax.tree.map(lambda a: a.reshape(-1, *a.shape[2:]), info)   # (epochs * batches,)
+                            static=static, epochs=True)
     _check_trace(info, state, "vibook.vi.minibatch_fit")
     return state, info

@@ -138,11 +138,11 @@ def slider(draw, values, *, label, alt, fmt="{:g}", initial=None, figsize=(6.4, 
     elif initial not in values:
         raise ValueError(f"initial must be one of values, got {initial!r}")
     start = values.index(initial)
-    texts = [f"{label} = {fmt.format(v)}" for v in values]       # "κ = 1.3": titles, readouts
+    readouts = [fmt.format(v) for v in values]                   # "1.3": on the slider
+    texts = [f"{label} = {r}" for r in readouts]                 # "κ = 1.3": titles, alt texts
     live, static = _frames(draw, values, texts, figsize, dpi)
     width, height = (round(s * DISPLAY_DPI) for s in figsize)
     pages = [_img(png, f"{text}. {alt}", width, height) for png, text in zip(live, texts)]
-    readouts = [fmt.format(v) for v in values]
     return Interactive(widget=_live(pages, values, readouts, label, start, alt),
                        html=_static(static, start, alt, label, texts),
                        png=static[start],
