@@ -17,7 +17,7 @@ export PYTHONHASHSEED := 0
 # and without AVX-512. NUTS and flow training amplify last-bit differences.
 export XLA_FLAGS ?= --xla_cpu_max_isa=AVX2
 
-.PHONY: book lab test unit nbval site browser test-lab pdf test-pdf execute bench clean help
+.PHONY: references book lab test unit nbval site browser test-lab pdf test-pdf execute bench clean help
 
 help:
 	@echo "make book     build the website into _build/html (sets up .venv first)"
@@ -25,6 +25,7 @@ help:
 	@echo "make test     unit tests, nbval on every chapter, strict site build, browser tests"
 	@echo "make pdf      print the whole book to _build/pdf/vibook.pdf (Chromium)"
 	@echo "make execute  re-run every chapter (and the Performance appendix) in place, refreshing stored outputs"
+	@echo "make references  regenerate the stored reference runs (NUTS draws, trained flows) the chapters load"
 	@echo "make bench    run the benchmarks (installs NumPyro and PyTorch), refresh the Performance appendix"
 
 $(BIN)/.installed: requirements.txt requirements-test.txt pyproject.toml
@@ -81,6 +82,11 @@ test-pdf: pdf
 
 execute: $(BIN)/.installed
 	$(BIN)/python scripts/execute.py $(NOTEBOOKS)
+
+# Regenerate the stored reference runs (long NUTS runs, trained flows) that the
+# chapters load: vibook/datasets/references/*.npz, one script each.
+references: $(BIN)/.installed
+	for s in scripts/references/*.py; do $(BIN)/python $$s || exit 1; done
 
 bench: $(BIN)/.installed
 	$(BIN)/python -m pip install --quiet -r requirements-bench.txt
