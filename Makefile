@@ -43,7 +43,21 @@ book: $(BIN)/.installed
 lab: $(BIN)/.installed
 	$(BIN)/jupyter lab chapters/
 
-test: unit nbval site browser test-lab test-pdf
+# The stages one after another, each logged to .test-logs/STAGE.log; the last
+# line says which stage failed and why (its test runner's summary line), so a
+# reader on an unusual machine can report it in one line.
+STAGES := unit nbval site browser test-lab test-pdf
+test: $(BIN)/.installed
+	@mkdir -p .test-logs; \
+	for stage in $(STAGES); do \
+		$(MAKE) --no-print-directory $$stage 2>&1 | tee .test-logs/$$stage.log; \
+		if [ $${PIPESTATUS[0]} -ne 0 ]; then \
+			why=$$(grep -E '(failed|error|Error|ERROR)' .test-logs/$$stage.log | tail -n 1); \
+			echo "make test: FAILED at stage '$$stage' (rerun: make $$stage; log: .test-logs/$$stage.log): $${why:-see the log}"; \
+			exit 1; \
+		fi; \
+	done; \
+	echo "make test: all stages passed ($(STAGES))"
 
 unit: $(BIN)/.installed
 	$(BIN)/python -m pytest tests --ignore=tests/site

@@ -49,6 +49,23 @@ def test_static_version_has_one_distinct_frame_per_value(figure):
     assert len(set(frames)) == 3
 
 
+def test_static_frames_are_as_sharp_as_the_budget_allows():
+    """2x frames when they fit STATIC_BUDGET, else the next resolution down; never over it."""
+    x = np.linspace(0, 1, 200)
+
+    def draw(fig, a):
+        fig.subplots().plot(x, np.sin(20 * a * x) * np.cos(7 * x / a))
+
+    for count in (3, 20):
+        html = widgets.slider(draw, list(np.linspace(1, 2, count)), label="a", alt="A wave").html
+        sizes = {Image.open(io.BytesIO(base64.b64decode(uri.split(",")[1]))).size
+                 for uri in static_frames(html)}
+        assert len(html) <= widgets.STATIC_BUDGET
+        assert len(sizes) == 1
+        width = sizes.pop()[0]
+        assert width == 1280 if count == 3 else width < 1280
+
+
 def test_static_version_is_self_contained(figure):
     assert "<link" not in figure.html
     assert not re.search(r'(src|href)="(https?:)?//', figure.html)
@@ -69,7 +86,7 @@ def test_static_version_without_its_script_shows_the_picture_and_no_dead_control
     # which would do nothing, stay hidden.
     html = re.sub(r"<(script|style)[^>]*>.*?</\1>", "", figure.html, flags=re.S)
     assert re.search(r'<img id="_anim_img\w+" src="data:image/png;base64,[^"]+" alt="A sine wave"'
-                     r' width="461" height="245">', html)
+                     r' width="640" height="340">', html)
     assert '<div class="anim-controls" hidden="hidden">' in html   # empty attributes are dropped
     assert 'closest(".anim-controls").hidden = false' in figure.html      # the script shows them
 
@@ -107,7 +124,7 @@ def test_live_and_static_frames_show_the_same_figure(figure):
         slider.value = value
         live = Image.open(io.BytesIO(live_png(picture)))
         assert live.size == (round(6.4 * widgets.LIVE_DPI), round(3.4 * widgets.LIVE_DPI))
-        assert static[i].size == (461, 245)                      # figsize * dpi=72
+        assert static[i].size == (1280, 680)            # 2x: three frames fit the budget
         small = np.asarray(live.convert("L").resize(static[i].size, Image.Resampling.BOX), float)
         errors = [np.abs(small - np.asarray(s.convert("L"), float)).mean() for s in static]
         assert np.argmin(errors) == i and errors[i] < 3          # grey levels out of 255
@@ -158,7 +175,7 @@ def test_one_output_carries_every_version(figure):
     assert bundle["text/html"] == figure.html
     png = base64.b64decode(bundle["image/png"])
     assert png == figure.png and png.startswith(b"\x89PNG")
-    assert Image.open(io.BytesIO(png)).size == (461, 245)
+    assert Image.open(io.BytesIO(png)).size == (1280, 680)     # the static frames' 2x
     assert bundle["text/plain"] == "Interactive figure over frequency (frequency = 2): A sine wave"
     json.dumps(bundle)                                           # storable in a notebook as is
 

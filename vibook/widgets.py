@@ -39,6 +39,11 @@ from vibook import _checks
 #: Pixels per inch of the live frames (twice the house style's 100 dpi, shown
 #: at the 100-dpi size, like the chapters' other ``"retina"`` figures).
 LIVE_DPI = 200
+#: Resolutions tried for the static frames, sharpest first (2x the display's
+#: 100 dpi, like the chapters' other figures), and the most bytes one static
+#: player may take (the site test's limit is 400 KB).
+STATIC_DPIS = (200, 170, 144, 120, 100, 72)
+STATIC_BUDGET = 380_000
 #: Pixels per inch at which Jupyter shows the live frames.
 DISPLAY_DPI = 100
 
@@ -90,12 +95,16 @@ class Interactive:
                 "image/png": base64.b64encode(self.png).decode("ascii"), "text/plain": self.text}
 
 
-def slider(draw, values, *, label, alt, fmt="{:g}", initial=None, figsize=(6.4, 3.4), dpi=72):
+def slider(draw, values, *, label, alt, fmt="{:g}", initial=None, figsize=(6.4, 3.4), dpi=None):
     """Build an interactive figure over one parameter.
 
     Every frame is drawn once, at ``LIVE_DPI`` (200 pixels per inch, shown at
-    100), and reduced to ``dpi`` with a 64-colour palette for the static
-    version; the live version swaps the full-resolution frames.
+    100); the live version swaps these full-resolution frames. The static
+    version (the website, the PDF) shows the frames at the same 100-dpi size,
+    stored with a 64-colour palette at the highest resolution of
+    ``STATIC_DPIS`` (2x first) whose player stays under ``STATIC_BUDGET``
+    bytes (or at the lowest, if none fits: use fewer values), unless ``dpi``
+    fixes it.
 
     Parameters
     ----------
@@ -118,8 +127,9 @@ def slider(draw, values, *, label, alt, fmt="{:g}", initial=None, figsize=(6.4, 
         The value shown first (default: the middle one).
     figsize : tuple of float
         Figure size in inches.
-    dpi : int
-        Resolution of the static frames.
+    dpi : int, optional
+        Resolution of the static frames (default: the largest of
+        ``STATIC_DPIS`` that fits ``STATIC_BUDGET``).
 
     Returns
     -------
@@ -140,19 +150,23 @@ def slider(draw, values, *, label, alt, fmt="{:g}", initial=None, figsize=(6.4, 
     start = values.index(initial)
     readouts = [fmt.format(v) for v in values]                   # "1.3": on the slider
     texts = [f"{label} = {r}" for r in readouts]                 # "κ = 1.3": titles, alt texts
-    live, static = _frames(draw, values, texts, figsize, dpi)
+    live, images = _frames(draw, values, texts, figsize)
     width, height = (round(s * DISPLAY_DPI) for s in figsize)
     pages = [_img(png, f"{text}. {alt}", width, height) for png, text in zip(live, texts)]
+    for each in ([dpi] if dpi is not None else STATIC_DPIS):
+        static = [_small(image, figsize, each) for image in images]
+        html = _static(static, start, alt, label, texts, (width, height))
+        if len(html) <= STATIC_BUDGET:
+            break
     return Interactive(widget=_live(pages, values, readouts, label, start, alt),
-                       html=_static(static, start, alt, label, texts),
+                       html=html,
                        png=static[start],
                        text=f"Interactive figure over {label} ({texts[start]}): {alt}")
 
 
-def _frames(draw, values, titles, figsize, dpi):
-    """Draw each frame once; return its live PNGs and its small static PNGs."""
-    live, static = [], []
-    size = tuple(round(s * dpi) for s in figsize)
+def _frames(draw, values, titles, figsize):
+    """Draw each frame once; return its live PNGs and its full-resolution images."""
+    live, images = [], []
     with plt.ioff():
         fig = plt.figure(figsize=figsize)
         try:
@@ -164,11 +178,18 @@ def _frames(draw, values, titles, figsize, dpi):
                 fig.savefig(buffer, format="png", dpi=LIVE_DPI)
                 image = Image.open(buffer).convert("RGB")
                 live.append(_png(_fast_palette(image)))
-                small = image.resize(size, Image.Resampling.BOX)    # area mean: keeps colours
-                static.append(_png(small.quantize(64, dither=Image.Dither.NONE), optimize=True))
+                images.append(image)
         finally:
             plt.close(fig)
-    return live, static
+    return live, images
+
+
+def _small(image, figsize, dpi):
+    """A static frame: ``image`` at ``dpi``, with a 64-colour palette."""
+    size = tuple(round(s * dpi) for s in figsize)
+    if size != image.size:
+        image = image.resize(size, Image.Resampling.BOX)           # area mean: keeps colours
+    return _png(image.quantize(64, dither=Image.Dither.NONE), optimize=True)
 
 
 def _fast_palette(image):
@@ -223,7 +244,7 @@ def _live(pages, values, readouts, label, start, alt):
     return ipywidgets.VBox([control, picture])
 
 
-def _static(frames, start, alt, label, texts):
+def _static(frames, start, alt, label, texts, shown):
     """Precomputed frames in matplotlib's JS player, with no external assets.
 
     The ``<img>`` holds the initial frame (so the sanitized HTML, without its
@@ -241,7 +262,7 @@ def _static(frames, start, alt, label, texts):
             + DISPLAY_TEMPLATE.format(id=uid, Nframes=len(frames), fill_frames=fill,
                                       interval=250, once_checked="checked",
                                       loop_checked="", reflect_checked=""))
-    width, height = Image.open(io.BytesIO(frames[start])).size
+    width, height = shown                    # the 100-dpi size, whatever the frames' resolution
     html = _replace_once(html, f'<img id="_anim_img{uid}">',
                          f'<img id="_anim_img{uid}" src="{uris[start]}" alt="{escape(alt)}"'
                          f' width="{width}" height="{height}">')
