@@ -117,3 +117,39 @@ def test_importance_sampling_with_draws_outside_the_support():
     exact = float(MODEL.log_marginal(X))
     assert abs(float(est.log_marginal) - exact) < 4 * float(est.rel_std_err)
     assert 0 < float(est.ess) < 20_000
+
+
+def test_self_normalised_posterior_mean_against_truncnorm():
+    # E[z | x] and E[z^2 | x] of the truncated-normal posterior, from a normal
+    # proposal; the weights are known only up to p(x), which cancels.
+    s = 50_000
+    z = 1.0 + 1.5 * jax.random.normal(KEY, (s,))
+    log_w = MODEL.log_joint(z, X) - jax.scipy.stats.norm.logpdf(z, 1.0, 1.5)
+    est = marginal.self_normalised(log_w + 123.0, jnp.stack([z, z**2], axis=1))
+    post = stats.truncnorm(-0.3, np.inf, loc=0.3)
+    exact = np.array([post.mean(), post.moment(2)])
+    assert est.mean.shape == (2,) and est.std_err.shape == (2,)
+    assert np.all(np.abs(np.asarray(est.mean) - exact) < 4 * np.asarray(est.std_err))
+    ess = float(marginal.from_log_weights(log_w).ess)
+    # std_err ~ sd / sqrt(ESS)
+    np.testing.assert_allclose(float(est.std_err[0]), post.std() / np.sqrt(ess), rtol=0.2)
+
+
+def test_self_normalised_equal_weights_is_the_sample_mean():
+    values = jnp.arange(10.0)
+    est = marginal.self_normalised(jnp.zeros(10), values)
+    np.testing.assert_allclose(est.mean, 4.5, rtol=1e-6)
+    np.testing.assert_allclose(est.std_err, float(jnp.std(values)) / np.sqrt(10), rtol=1e-5)
+    zero = marginal.self_normalised(jnp.array([0.0, -jnp.inf, 0.0]), jnp.array([1.0, 100.0, 3.0]))
+    np.testing.assert_allclose(zero.mean, 2.0, rtol=1e-6)       # a -inf weight is a zero
+
+
+def test_self_normalised_bad_input():
+    with pytest.raises(ValueError, match="values"):
+        marginal.self_normalised(jnp.zeros(3), jnp.zeros(4))
+    with pytest.raises(ValueError, match="values"):
+        marginal.self_normalised(jnp.zeros(3), jnp.array([0.0, jnp.nan, 1.0]))
+    with pytest.raises(ValueError, match="log_w"):
+        marginal.self_normalised(jnp.full(3, -jnp.inf), jnp.zeros(3))
+    with pytest.raises(TypeError, match="log_w"):
+        marginal.self_normalised("w", jnp.zeros(3))

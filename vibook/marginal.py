@@ -8,7 +8,8 @@ Three ways, each in log space so that nothing underflows:
 * :func:`importance_sampling`: average :math:`p(z, x)/r(z)` over draws from a
   proposal :math:`r`, with the effective sample size as a diagnostic.
 
-The Monte Carlo estimators return an :class:`Estimate`.
+The Monte Carlo estimators return an :class:`Estimate`. The same weights also
+give posterior expectations, :func:`self_normalised`.
 """
 
 from typing import NamedTuple
@@ -137,6 +138,74 @@ def from_log_weights(log_w):
     rel_std_err = jnp.std(ratio, ddof=1) / jnp.sqrt(n)
     ess = jnp.exp(2 * logsumexp(log_w) - logsumexp(2 * log_w))
     return Estimate(log_mean, rel_std_err, ess)
+
+
+class Expectation(NamedTuple):
+    """A self-normalised importance-sampling estimate of a posterior expectation.
+
+    Attributes
+    ----------
+    mean : Array
+        :math:`\\hat\\mu = \\sum_s \\bar w_s f(z_s)`.
+    std_err : Array
+        Its delta-method standard error
+        :math:`\\sqrt{\\sum_s \\bar w_s^2 (f(z_s) - \\hat\\mu)^2}`.
+    """
+
+    mean: jax.Array
+    std_err: jax.Array
+
+
+def self_normalised(log_w, values):
+    r"""Self-normalised importance sampling: :math:`\mathbb{E}_{p(z \mid x)}[f(z)]`.
+
+    .. math::
+
+        \hat\mu = \sum_{s=1}^S \bar w_s\, f(z_s), \qquad
+        \bar w_s = \frac{w_s}{\sum_t w_t}, \qquad
+        w_s = \frac{p(z_s, x)}{r(z_s)}, \quad z_s \sim r.
+
+    The unknown :math:`p(x)` cancels in :math:`\bar w_s`, so weights known up
+    to a constant suffice. The estimate is consistent, with a bias of order
+    :math:`1/S`; its delta-method standard error is
+    :math:`\sqrt{\sum_s \bar w_s^2 (f(z_s) - \hat\mu)^2}`, which is about
+    :math:`\mathrm{sd}_{p(z \mid x)}[f] / \sqrt{\mathrm{ESS}}` with Kong's
+    :math:`\mathrm{ESS} = 1 / \sum_s \bar w_s^2` (Owen 2013, §9.2;
+    Kong 1992).
+
+    Parameters
+    ----------
+    log_w : array of shape (S,)
+        Log importance weights, up to a constant; ``-inf`` is a zero weight.
+    values : array of shape (S,) or (S, D)
+        :math:`f(z_s)` for each draw.
+
+    Returns
+    -------
+    Expectation
+        ``mean`` and ``std_err``, each of shape ``()`` or ``(D,)``.
+
+    Examples
+    --------
+    >>> import jax.numpy as jnp
+    >>> from vibook import marginal
+    >>> est = marginal.self_normalised(jnp.log(jnp.array([1.0, 3.0])),
+    ...                                jnp.array([0.0, 4.0]))
+    >>> round(float(est.mean), 4)          # (1 * 0 + 3 * 4) / (1 + 3)
+    3.0
+    """
+    log_w = _checks.array(log_w, "log_w", ndim=1, traced=True, allow_neg_inf=True)
+    values = _checks.array(values, "values", ndim=(1, 2), traced=True)
+    if values.shape[0] != log_w.shape[0]:
+        raise ValueError(f"values must hold one row per weight: log_w has shape "
+                         f"{log_w.shape}, values {values.shape}")
+    _checks.check(jnp.any(log_w > -jnp.inf),
+                  "log_w is -inf for every draw: the proposal misses the support")
+    w_bar = jax.nn.softmax(log_w)                                     # (S,)
+    mean = jnp.tensordot(w_bar, values, axes=1)                       # () or (D,)
+    centred = values - jnp.expand_dims(mean, 0)                      # (S,) or (S, D)
+    std_err = jnp.sqrt(jnp.tensordot(w_bar**2, centred**2, axes=1))
+    return Expectation(mean, std_err)
 
 
 def importance_sampling(key, log_joint, sample_proposal, log_proposal, num_samples):
