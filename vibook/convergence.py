@@ -17,7 +17,11 @@ True
 False
 
 The check is a necessary condition, not a proof: a trace can be flat on a
-plateau. Where an objective has several optima, compare restarts too.
+plateau, and under a learning rate that decays to zero (a cosine schedule)
+it is flat at the end because the steps vanish, wherever the parameters are.
+So check a fit whose schedule decays against an independent answer, or
+against a restart from another key or start; where an objective has several
+optima, compare restarts in any case.
 """
 
 from typing import NamedTuple
