@@ -209,3 +209,129 @@ def eight_schools():
     y = jnp.asarray([28.0, 8.0, -3.0, 7.0, -1.0, 1.0, 18.0, 12.0])
     sigma = jnp.asarray([15.0, 10.0, 16.0, 11.0, 9.0, 11.0, 10.0, 18.0])
     return y, sigma
+
+
+# --- bag-of-words corpora ---------------------------------------------------------------------
+
+class Corpus(NamedTuple):
+    """Documents as bags of words, in a padded word-index form (never an N x V matrix).
+
+    Document ``d`` holds word ``ids[d, j]`` ``counts[d, j]`` times; a padding
+    slot has count 0 (and any valid id). ``L`` is the largest number of
+    distinct words in a document, so memory is ``N x L``, not ``N x V``.
+    """
+
+    ids: jax.Array      # (N, L) int32, word indices in [0, V)
+    counts: jax.Array   # (N, L) int32, >= 0; 0 marks padding
+
+
+class Bars(NamedTuple):
+    """The bars corpus and the truth it was drawn from (:func:`bars`)."""
+
+    corpus: Corpus      # (N, L) ids and counts
+    topics: jax.Array   # (K, V) true topic-word probabilities beta_k
+    theta: jax.Array    # (N, K) true document-topic proportions
+
+
+def _padded(counts):
+    """Dense (N, V) counts -> :class:`Corpus`, each row's nonzero words moved to the front."""
+    counts = np.asarray(counts)
+    nonzero = counts > 0                                               # (N, V)
+    width = max(int(nonzero.sum(axis=1).max()), 1)                     # L
+    order = np.argsort(~nonzero, axis=1, kind="stable")[:, :width]     # (N, L)
+    kept = np.take_along_axis(counts, order, axis=1)                   # (N, L)
+    return Corpus(jnp.asarray(np.where(kept > 0, order, 0), jnp.int32),
+                  jnp.asarray(kept, jnp.int32))
+
+
+def bar_topics(size=5):
+    """The ``2 * size`` bar topics of Griffiths & Steyvers (2004): uniform over one row or column.
+
+    Parameters
+    ----------
+    size : int
+        The images are ``size x size`` pixels; the vocabulary is the
+        :math:`V = \\text{size}^2` pixels in reading order.
+
+    Returns
+    -------
+    Array, shape (2 * size, size**2)
+        Rows 0..size-1 are the horizontal bars, then the vertical bars; each
+        row is :math:`1/\\text{size}` on its bar's pixels and 0 elsewhere.
+
+    Examples
+    --------
+    >>> from vibook import data
+    >>> data.bar_topics(5).shape
+    (10, 25)
+    """
+    size = _checks.positive_int(size, "size")
+    image = np.zeros((2 * size, size, size), np.float32)
+    for i in range(size):
+        image[i, i, :] = 1.0 / size          # horizontal bar i
+        image[size + i, :, i] = 1.0 / size   # vertical bar i
+    return jnp.asarray(image.reshape(2 * size, size * size))
+
+
+def bars(key, num_docs, size=5, doc_length=100, alpha=1.0, chunk=100_000):
+    r"""The "bars" corpus of Griffiths & Steyvers (2004), drawn from the LDA generative process.
+
+    With the :math:`K = 2\,\text{size}` topics of :func:`bar_topics`, each
+    document :math:`d` draws
+
+    .. math::
+
+        \theta_d \sim \mathrm{Dirichlet}(\alpha \mathbf 1_K), \qquad
+        n_{d\cdot} \sim \mathrm{Multinomial}\big(\text{doc\_length},\ \theta_d^\top \beta\big),
+
+    which is the LDA model of Blei, Ng & Jordan (2003) with the topic-word
+    probabilities :math:`\beta` fixed to the bars. Documents are drawn in
+    chunks of ``chunk`` (so :math:`10^6` documents need no :math:`10^8`
+    intermediate) and stored as a padded :class:`Corpus`.
+
+    Parameters
+    ----------
+    key : PRNG key
+        Fixes the corpus.
+    num_docs : int
+        :math:`N \ge 1`.
+    size : int
+        Image side; vocabulary :math:`V = \text{size}^2`.
+    doc_length : int
+        Words per document.
+    alpha : float
+        Dirichlet concentration :math:`\alpha > 0` of :math:`\theta_d`.
+    chunk : int
+        Documents drawn per chunk.
+
+    Returns
+    -------
+    Bars
+        ``corpus`` (ids and counts, shape (N, L) with L <= V), ``topics``
+        (K, V) and ``theta`` (N, K).
+
+    Examples
+    --------
+    >>> import jax
+    >>> from vibook import data
+    >>> b = data.bars(jax.random.key(0), 3)
+    >>> b.topics.shape, b.theta.shape, [int(c) for c in b.corpus.counts.sum(axis=1)]
+    ((10, 25), (3, 10), [100, 100, 100])
+    """
+    _checks.key(key)
+    num_docs = _checks.positive_int(num_docs, "num_docs")
+    doc_length = _checks.positive_int(doc_length, "doc_length")
+    chunk = _checks.positive_int(chunk, "chunk")
+    _checks.positive(alpha, "alpha")
+    topics = bar_topics(size)                                          # (K, V)
+    k = topics.shape[0]
+    # NumPy's generator, seeded from the key, draws Dirichlets far faster than JAX on a CPU.
+    rng = np.random.default_rng(np.asarray(jax.random.key_data(key)).ravel().tolist())
+    counts, thetas = [], []
+    for start in range(0, num_docs, chunk):
+        n = min(chunk, num_docs - start)
+        theta = rng.dirichlet(np.full(k, float(alpha)), n)                 # (n, K)
+        probs = theta @ np.asarray(topics, np.float64)                    # (n, V)
+        counts.append(rng.multinomial(doc_length, probs / probs.sum(1, keepdims=True)))
+        thetas.append(theta.astype(np.float32))
+    return Bars(_padded(np.concatenate(counts)), topics, jnp.asarray(np.concatenate(thetas)))
