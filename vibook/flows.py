@@ -31,8 +31,11 @@ Each constructor returns a :class:`vibook.families.Family`, with
 the importance-weighted and Rényi bounds and :func:`vibook.vi.fit` take a
 flow unchanged. ``log_prob`` inverts the flow (exactly for coupling and IAF
 layers, by a 1-D root search for planar ones) and adds up the forward
-log-determinants. A flow has no closed-form entropy: ``entropy`` raises,
-and the ELBO estimates it by Monte Carlo through ``log_prob``.
+log-determinants, so that it works at any point; for the flow's own draws,
+``sample(..., return_log_prob=True)`` and :func:`reparam_elbo` collect them
+in the forward pass instead (Kingma et al. 2016). A flow has no closed-form
+entropy: ``entropy`` raises, and the ELBO estimates it by Monte Carlo
+through ``log_prob`` (or, in :func:`reparam_elbo`, the forward pass).
 
 Parameters are plain pytrees: a :class:`FlowParams` holding the base
 Gaussian and the layers, stacked along a leading axis so that
@@ -340,13 +343,17 @@ def _flow_family(dim, num_layers, init_layer, forward, inverse, consts):
                                        reverse=True)
         return x, log_det
 
-    def sample(key, params, num_samples):
+    def sample(key, params, num_samples, return_log_prob=False):
         key = _checks.key(key)
         n = _checks.positive_int(num_samples, "num_samples")
         loc, scale, layers = unpack(params)
         eps = jax.random.normal(key, (n, dim))                    # (n, D)
-        z, _ = jax.vmap(push, (None, 0))(layers, loc[None, :] + scale[None, :] * eps)
-        return z                                                  # (n, D)
+        x0 = loc[None, :] + scale[None, :] * eps                  # (n, D)
+        z, log_det = jax.vmap(push, (None, 0))(layers, x0)        # (n, D), (n,)
+        if not return_log_prob:
+            return z
+        log_base = jnp.sum(stats.norm.logpdf(eps) - jnp.log(scale)[None, :], axis=-1)
+        return z, log_base - log_det                              # log q from the forward pass
 
     def log_prob(params, z):
         loc, scale, layers = unpack(params)
@@ -374,10 +381,73 @@ def _flow_family(dim, num_layers, init_layer, forward, inverse, consts):
         scale : float or array of shape ({dim},), > 0
         """
     sample.__doc__ = ("``num_samples`` reparameterised draws ``z = T(loc + scale * eps)``, "
-                      "shape ``(num_samples, D)``.")
+                      "shape ``(num_samples, D)``; with ``return_log_prob=True``, "
+                      "``(z, log_q)``, ``log q(z)`` of shape ``(num_samples,)`` from the "
+                      "forward pass, without inverting the flow (see :func:`reparam_elbo`).")
     log_prob.__doc__ = ("``log q(z) = log N(x; loc, scale^2) - sum_k log|det J_k|`` with "
                         "``x`` the flow inverted at ``z``; ``z`` of shape ``(..., D)``.")
     return Family(init, sample, log_prob, entropy, unpack)
+
+
+def reparam_elbo(key, params, log_joint, flow, num_samples=1):
+    r"""The reparameterised ELBO of a flow, with :math:`\log q` from the forward pass.
+
+    .. math::
+
+        \hat{\mathcal L} = \frac1S \sum_{s=1}^S \Big[\log p(z_s, x)
+        - \log \mathcal N(x_{0,s}; \mu, \operatorname{diag}\sigma^2)
+        + \sum_{k=1}^K \log\Big|\det \frac{\partial T_k}{\partial x_{k-1}}
+        \Big|_{x_{k-1,s}}\Big],
+
+    with :math:`x_{0,s} = \mu + \sigma \odot \epsilon_s` and :math:`z_s =
+    x_{K,s}`: the log-determinants are collected while the draw is pushed
+    through the layers, so no layer is inverted (Kingma et al. 2016, §4;
+    Rezende & Mohamed 2015, eq. 15). Its value and its pathwise gradient equal
+    :func:`vibook.elbo.reparam`'s with the same key, which evaluates
+    :math:`\log q(z_s)` through ``flow.log_prob`` by inverting the flow: for an
+    IAF that takes :math:`D` passes per layer, here one.
+
+    Parameters
+    ----------
+    key : PRNG key
+    params : FlowParams
+        From ``flow.init``.
+    log_joint : callable
+        ``log_joint(z)``: :math:`\log p(z, x)`, one value per draw, ``z`` of
+        shape ``(S, D)``.
+    flow : vibook.families.Family
+        A flow from :func:`planar`, :func:`coupling` or :func:`iaf`.
+    num_samples : int
+        :math:`S`, the number of draws.
+
+    Examples
+    --------
+    >>> import jax, jax.numpy as jnp
+    >>> from vibook import elbo, flows
+    >>> flow = flows.iaf(2, num_layers=2, hidden=8)
+    >>> params = flow.init(jax.random.key(0), 0.5, 2.0)
+    >>> log_joint = lambda z: -0.5 * jnp.sum(z**2, axis=-1)
+    >>> forward = reparam_elbo(jax.random.key(1), params, log_joint, flow, 64)
+    >>> inverse = elbo.reparam(jax.random.key(1), params, log_joint, flow, 64)
+    >>> bool(jnp.abs(forward - inverse) < 1e-4)
+    True
+    """
+    key = _checks.key(key)
+    flow = _checks.family(flow, "flow")
+    n = _checks.positive_int(num_samples, "num_samples")
+    _checks.function(log_joint, "log_joint", "log_joint(z)")
+    try:
+        z, log_q = flow.sample(key, params, n, return_log_prob=True)   # (S, D), (S,)
+    except TypeError as err:
+        if "return_log_prob" not in str(err):
+            raise
+        raise TypeError("flow must be a flow from vibook.flows (planar, coupling or iaf), "
+                        "whose sample can return log q; for other families use "
+                        "vibook.elbo.reparam") from None
+    log_p = _checks.user_output(log_joint(z), "log_joint",
+                                f"log_joint(z) for z of shape {z.shape}", shape=(n,),
+                                hint=". It must return one value per draw, not their sum")
+    return jnp.mean(log_p - log_q)
 
 
 def _check_params(params, dim, num_layers):
