@@ -181,3 +181,69 @@ def test_gpd_fit_recovers_a_known_shape_and_scale():
         diagnostics.gpd_fit(jnp.ones(3))
     with pytest.raises(ValueError, match="num_draws"):
         diagnostics.tail_length(0)
+
+
+def test_psis_wide_log_weights_in_float32_match_arviz_with_the_float32_floor():
+    # Regression (issue 21, item 1): log weights ~ N(0, 100^2), S = 4000 gave
+    # khat = NaN in float32. Tail weights below the float32 floor are now left
+    # out of the fit, as ArviZ leaves out those below the float64 floor; ArviZ's
+    # own routine run with float32's floor is the oracle.
+    from arviz.stats.stats import _psislw
+    raw = 100.0 * np.random.default_rng(0).normal(size=4000)
+    raw32 = raw.astype(np.float32)
+    m = diagnostics.tail_length(4000)
+    expected, expected_k = _psislw(raw32.astype(np.float64), -m - 1,
+                                   np.log(np.finfo(np.float32).tiny), True)
+    smoothed, khat = diagnostics.psis(jnp.asarray(raw32))
+    assert np.isfinite(float(khat)) and float(khat) > 0.7
+    np.testing.assert_allclose(float(khat), expected_k, rtol=1e-4)
+    np.testing.assert_allclose(np.exp(np.asarray(smoothed, np.float64)), np.exp(expected),
+                               atol=1e-6)
+    with jax.enable_x64(True):                       # float64 keeps the whole tail
+        _, khat64 = diagnostics.psis(jnp.asarray(raw, dtype=jnp.float64))
+        np.testing.assert_allclose(float(khat64), arviz.psislw(raw.copy())[1], rtol=1e-6)
+        assert abs(float(khat64) - 26.9) < 0.05
+
+
+def test_psis_and_gpd_fit_on_tied_tail_values_are_not_nan():
+    # Ties at the cutoff are left out of the fit (as in ArviZ) ...
+    lw = np.r_[np.random.default_rng(3).normal(size=900) - 5.0, np.zeros(50),
+               np.linspace(0.1, 2.0, 50)]
+    expected, expected_k = arviz.psislw(lw.copy())
+    smoothed, khat = diagnostics.psis(jnp.asarray(lw, jnp.float32))
+    assert np.isfinite(float(khat)) and np.all(np.isfinite(np.asarray(smoothed)))
+    np.testing.assert_allclose(float(khat), expected_k, rtol=1e-3)
+    # ... and an all-tied tail (b = 0 on the grid) takes the limit of -b/k(b).
+    for n in (50, 100, 676):
+        k, sigma = diagnostics.gpd_fit(jnp.ones(n))
+        assert np.isfinite(float(k)) and float(k) < 0 and float(sigma) > 0
+    tied_tail = jnp.r_[jnp.linspace(-8.0, -1.0, 1400), jnp.zeros(120)]   # M = 117
+    smoothed, khat = diagnostics.psis(tied_tail.at[-1].set(1.0))
+    assert not np.isnan(float(khat)) and np.all(np.isfinite(np.asarray(smoothed)))
+    with pytest.raises(ValueError, match="x"):
+        diagnostics.gpd_fit(jnp.asarray([0.0, 0.0, 0.0, 0.0, 0.0, 1.0]))
+
+
+def test_psis_ess_and_mcse_match_their_definitions():
+    rng = np.random.default_rng(4)
+    lw = rng.normal(size=1000)
+    f = rng.normal(size=(1000, 2))
+    w = np.exp(lw - lw.max())
+    w /= w.sum()
+    np.testing.assert_allclose(float(diagnostics.psis_ess(jnp.asarray(lw))),
+                               1 / np.sum(w**2), rtol=1e-4)
+    mean = w @ f
+    expected = np.sqrt(np.sum(w[:, None] ** 2 * (f - mean) ** 2, axis=0))
+    np.testing.assert_allclose(diagnostics.psis_mcse(jnp.asarray(lw), jnp.asarray(f)),
+                               expected, rtol=1e-4)
+    # The MCSE is honest: over 200 replicates of a good proposal, the spread of
+    # the PSIS estimate of E_p[z] (p = N(0, 1), q = N(0, 1.2^2)) matches it.
+    keys = jax.random.split(jax.random.key(5), 200)
+
+    def one(key):
+        z = 1.2 * jax.random.normal(key, (1000,))
+        log_r = -0.5 * z**2 + 0.5 * (z / 1.2) ** 2
+        smoothed, _ = diagnostics.psis(log_r)
+        return jnp.sum(jnp.exp(smoothed) * z), diagnostics.psis_mcse(smoothed, z)
+    estimates, mcse = jax.vmap(one)(keys)
+    assert abs(float(jnp.std(estimates)) / float(jnp.mean(mcse)) - 1) < 0.15

@@ -9,7 +9,12 @@ dominated by a few draws. PSIS (Vehtari et al. 2024) fits a generalised Pareto
 distribution to the :math:`M` largest ratios, replaces them by the fitted
 distribution's quantiles, and reports the fitted shape :math:`\hat k`: the
 estimate is reliable for :math:`\hat k \le \min(0.7, 1 - 1/\log_{10} S)`, and
-:math:`\hat k` doubles as a diagnostic of :math:`q` itself (Yao et al. 2018).
+:math:`\hat k` doubles as a diagnostic of :math:`q` for importance sampling,
+read in three bands (Yao et al. 2018): below 0.5 :math:`q` is close; from 0.5
+to 0.7 :math:`q` is not good but PSIS-corrected estimates are usable; above
+0.7 neither is reliable. A small :math:`\hat k` certifies the corrected
+estimate, not the shape of :math:`q`. :func:`psis_ess` and :func:`psis_mcse`
+give the estimate's effective sample size and Monte Carlo standard error.
 
 **SBC.** Simulation-based calibration (Talts et al. 2018): draw
 :math:`\theta \sim p(\theta)`, data :math:`y \sim p(y \mid \theta)`, and
@@ -31,20 +36,41 @@ def tail_length(num_draws):
     r"""The PSIS tail length :math:`M = \lceil \min(S/5,\ 3\sqrt S) \rceil`.
 
     Vehtari et al. (2024), §3, with relative efficiency 1 (independent draws).
+
+    Raises
+    ------
+    ValueError
+        If ``num_draws`` is not a positive integer.
+
+    Examples
+    --------
+    >>> tail_length(4000)
+    190
     """
     num_draws = _checks.positive_int(num_draws, "num_draws")
     return int(math.ceil(min(num_draws / 5.0, 3.0 * math.sqrt(num_draws))))
 
 
+#: The fewest draws :func:`psis` accepts (the smallest S with a tail of 5).
 MIN_DRAWS = 21
-"""The fewest draws :func:`psis` accepts: the smallest S with a tail of 5."""
 
 
 def khat_threshold(num_draws):
     r"""The sample-size-dependent threshold :math:`\min(1 - 1/\log_{10} S,\ 0.7)`.
 
     Above it the PSIS estimate's error no longer shrinks at a useful rate
-    with S (Vehtari et al. 2024, §3.2.4).
+    with S (Vehtari et al. 2024, §3.2.4): with a tail of shape k that needs
+    :math:`S > 10^{1/(1-k)}`, about 2,150 draws at k = 0.7.
+
+    Raises
+    ------
+    ValueError
+        If ``num_draws`` is not an integer of at least 11.
+
+    Examples
+    --------
+    >>> round(khat_threshold(100), 2), khat_threshold(4000)
+    (0.5, 0.7)
     """
     num_draws = _checks.positive_int(num_draws, "num_draws")
     if num_draws < 11:
@@ -82,41 +108,79 @@ def gpd_fit(x):
     :math:`\hat k = k(\hat b)` and :math:`\hat\sigma = -\hat k / \hat b`, and
     :math:`\hat k` is shrunk towards 1/2 by a weak prior worth 10 draws:
     :math:`\hat k \leftarrow (n\hat k + 5)/(n + 10)` (Zhang & Stephens 2009;
-    Vehtari et al. 2024, App. C).
+    Vehtari et al. 2024, App. C). At a grid point with :math:`b_j = 0`
+    (possible when all exceedances are tied) :math:`-b/k(b)` takes its limit
+    :math:`1/\bar x`, where ArviZ returns NaN.
 
     Parameters
     ----------
     x : Array of shape (n,)
-        Exceedances, sorted in increasing order, :math:`x_n > 0`.
+        Exceedances, sorted in increasing order, :math:`x_n > 0`. Zeros (ties
+        at the threshold) are left out of the fit, as PSIS leaves them out.
 
     Returns
     -------
     k, sigma : Array
         The shape (after the prior) and the scale.
+
+    Raises
+    ------
+    ValueError
+        If ``x`` is not 1-D, not sorted, or has fewer than 5 positive values.
+
+    Examples
+    --------
+    >>> import jax, jax.numpy as jnp
+    >>> u = jax.random.uniform(jax.random.key(0), (2000,), minval=1e-6)
+    >>> x = jnp.sort((u ** -0.5 - 1) / 0.5)       # a GPD with k = 0.5, sigma = 1
+    >>> k, sigma = gpd_fit(x)
+    >>> round(float(k), 1), round(float(sigma), 1)
+    (0.5, 1.0)
     """
     x = _checks.array(x, "x", ndim=1)
-    if x.shape[0] < 5:
-        raise ValueError(f"x must hold at least 5 exceedances, got {x.shape[0]}")
     values = np.asarray(x) if _checks.is_concrete(x) else None   # NumPy: no tracing under jit
-    if values is not None and not (np.all(np.diff(values) >= 0) and values[-1] > 0):
-        raise ValueError("x must be sorted in increasing order with a positive largest value")
-    n = x.shape[0]
-    m = 30 + int(math.sqrt(n))
-    j = jnp.arange(1, m + 1, dtype=x.dtype)
-    b = 1.0 / x[-1] + (1.0 - jnp.sqrt(m / (j - 0.5))) / (3.0 * x[int(n / 4 + 0.5) - 1])
-    k = jnp.mean(jnp.log1p(-b[:, None] * x[None, :]), axis=1)      # (m,)
-    log_lik = n * (jnp.log(-b / k) - k - 1.0)                       # (m,)
+    if values is not None and not (np.all(np.diff(values) >= 0) and np.sum(values > 0) >= 5):
+        raise ValueError("x must be sorted in increasing order with at least 5 positive "
+                         f"exceedances, got {np.sum(values > 0)} positive of {values.size}")
+    return _gpd_fit(x, jnp.sum(x > 0))
+
+
+def _gpd_fit(x, n):
+    """:func:`gpd_fit` on the last ``n`` (traced) entries of ``x``, the rest ignored."""
+    size = x.shape[0]
+    valid = jnp.arange(size) >= size - n                            # (size,)
+    n_f = n.astype(x.dtype)
+    m = 30 + jnp.floor(jnp.sqrt(n_f))
+    j = jnp.arange(1, 30 + int(math.sqrt(size)) + 1, dtype=x.dtype)  # (m_max,)
+    quarter = x[size - n + jnp.floor(n_f / 4 + 0.5).astype(n.dtype) - 1]
+    b = 1.0 / x[-1] + (1.0 - jnp.sqrt(m / (j - 0.5))) / (3.0 * quarter)
+    logs = jnp.where(valid[None, :], jnp.log1p(-b[:, None] * x[None, :]), 0.0)
+    k = jnp.sum(logs, axis=1) / n_f                                  # (m_max,)
+    mean_x = jnp.sum(jnp.where(valid, x, 0.0)) / n_f
+    ratio = jnp.where(b == 0, 1.0 / mean_x, -b / jnp.where(b == 0, 1.0, k))
+    log_lik = jnp.where(j <= m, n_f * (jnp.log(ratio) - k - 1.0), -jnp.inf)
     weights = 1.0 / jnp.sum(jnp.exp(log_lik[None, :] - log_lik[:, None]), axis=1)
-    weights = jnp.where(weights >= 10 * jnp.finfo(x.dtype).eps, weights, 0.0)
+    weights = jnp.where((j <= m) & (weights >= 10 * jnp.finfo(x.dtype).eps), weights, 0.0)
     b_post = jnp.sum(b * weights) / jnp.sum(weights)
-    k_post = jnp.mean(jnp.log1p(-b_post * x))
+    k_post = jnp.sum(jnp.where(valid, jnp.log1p(-b_post * x), 0.0)) / n_f
     sigma = -k_post / b_post
-    return (n * k_post + 10 * 0.5) / (n + 10), sigma
+    return (n_f * k_post + 10 * 0.5) / (n_f + 10), sigma
 
 
 def gpd_quantile(p, k, sigma):
     r"""The GPD's inverse CDF, :math:`\sigma\,((1 - p)^{-k} - 1)/k`
-    (:math:`-\sigma\log(1 - p)` at :math:`k = 0`)."""
+    (:math:`-\sigma\log(1 - p)` at :math:`k = 0`).
+
+    Raises
+    ------
+    ValueError
+        If ``p`` is outside [0, 1), ``k`` is not finite or ``sigma`` is not positive.
+
+    Examples
+    --------
+    >>> round(float(gpd_quantile(0.5, 0.0, 1.0)), 4)          # the median of Exp(1)
+    0.6931
+    """
     p = _checks.array(p, "p")
     if _checks.is_concrete(p) and not np.all((np.asarray(p) >= 0) & (np.asarray(p) < 1)):
         raise ValueError("p must lie in [0, 1)")
@@ -175,18 +239,24 @@ def _psis(lw):
     m = tail_length(s)
     lw = lw - jnp.max(lw)                                            # max raw weight: 0
     top, top_idx = _largest(lw, m + 1)                               # (M+1,) increasing
-    tail_idx = top_idx[1:]                                           # (M,)
+    tail, tail_idx = top[1:], top_idx[1:]                            # (M,)
     cutoff = jnp.maximum(top[0], jnp.log(jnp.finfo(lw.dtype).tiny))
-    exceed = jnp.exp(top[1:]) - jnp.exp(cutoff)                      # (M,) sorted
-    flat = exceed[-1] <= 0                                           # no tail at all
-    safe = jnp.where(flat, jnp.linspace(1.0, 2.0, m, dtype=lw.dtype), exceed)
-    k, sigma = gpd_fit(safe)
-    p = (jnp.arange(m, dtype=lw.dtype) + 0.5) / m
+    exceed = jnp.exp(tail) - jnp.exp(cutoff)                         # (M,) sorted
+    # The fit uses only exceedances > 0: ties at the cutoff and weights below
+    # the float floor (which exp flushes to zero) are left out, as in ArviZ.
+    # They are the smallest, so the n kept are the last n.
+    fit = (tail > cutoff) & (exceed > 0)                             # (M,)
+    n = jnp.sum(fit)
+    enough = n >= 5
+    k, sigma = _gpd_fit(jnp.where(enough, exceed, jnp.linspace(1.0, 2.0, m, dtype=lw.dtype)),
+                        jnp.where(enough, n, m))
+    rank = jnp.arange(m) - (m - n)                                   # 0..n-1 over the fit
+    p = jnp.where(fit, (rank + 0.5) / jnp.maximum(n, 1), 0.5)
     smoothed = jnp.log(gpd_quantile(p, k, sigma) + jnp.exp(cutoff))  # (M,)
     smoothed = jnp.minimum(smoothed, 0.0)                            # truncate at max raw
-    ok = jnp.isfinite(k) & (sigma > 0) & ~flat
-    lw = jnp.where(ok, lw.at[tail_idx].set(smoothed), lw)
-    khat = jnp.where(flat, -jnp.inf, k)
+    ok = enough & jnp.isfinite(k) & (sigma > 0)
+    lw = lw.at[tail_idx].set(jnp.where(fit & ok, smoothed, tail))
+    khat = jnp.where(n == 0, -jnp.inf, jnp.where(enough, k, jnp.inf))
     return lw - jax.nn.logsumexp(lw), khat
 
 
@@ -198,19 +268,24 @@ def psis(log_weights):
 
     1. subtract the largest, so the largest raw weight is 1;
     2. fit a generalised Pareto distribution (:func:`gpd_fit`) to the
-       exceedances :math:`r_{(S-M+i)} - r_{(S-M)}` of the :math:`M` largest
-       weights over the next one;
-    3. replace the :math:`i`-th largest of them by
-       :math:`r_{(S-M)} + F^{-1}\big((i - 1/2)/M\big)`, keeping the order;
+       exceedances :math:`r_{(S-M+i)} - r_{(S-M)} > 0` of the :math:`M`
+       largest weights over the next one;
+    3. replace the :math:`i`-th smallest of the :math:`n` fitted ratios by
+       :math:`r_{(S-M)} + F^{-1}\big((i - 1/2)/n\big)`, keeping the order;
     4. truncate every smoothed weight at the largest raw weight, and normalise.
 
     The same steps, constants and prior as ArviZ's ``psislw`` (``reff=1``),
-    which the tests compare it with. If the tail is flat (every one of the
-    :math:`M + 1` largest weights equal, e.g. :math:`q = p` exactly) there is
-    nothing to fit: the weights are only normalised and ``khat`` is
-    :math:`-\infty`. Ties at the cutoff are kept in the tail (ArviZ drops
-    them). The tail is found without sorting all S weights (see
-    ``_largest``), which makes this faster than a full sort on a CPU.
+    which the tests compare it with. As there, the fit leaves out tail
+    weights tied with the cutoff and weights so small relative to the
+    largest that the float type flushes them to zero (below
+    ``finfo(dtype).tiny``: a range of :math:`e^{87}` in float32,
+    :math:`e^{708}` in float64), so :math:`n \le M`. With fewer than 5 left
+    ``khat`` is :math:`+\infty` and nothing is smoothed; with none (every one
+    of the :math:`M + 1` largest weights equal, e.g. :math:`q = p` exactly)
+    there is no tail and ``khat`` is :math:`-\infty`. In float32 a very wide
+    spread of log weights thus gives a :math:`\hat k` from fewer tail draws
+    than float64 would use; both are far above any threshold. The tail is
+    found without sorting all S weights (see ``_largest``).
 
     Parameters
     ----------
@@ -226,8 +301,96 @@ def psis(log_weights):
     khat : Array
         The fitted Pareto shape :math:`\hat k`. Reliable estimates need
         :math:`\hat k \le` :func:`khat_threshold` (S), at most 0.7.
+
+    Raises
+    ------
+    ValueError
+        If ``log_weights`` is not 1-D, has fewer than 21 values, contains NaN
+        or ``+inf``, or has no finite value.
+
+    Examples
+    --------
+    >>> import jax
+    >>> z = 0.5 * jax.random.normal(jax.random.key(0), (4000,))  # q = N(0, 0.5^2)
+    >>> log_r = -0.5 * z**2 + 0.5 * (z / 0.5) ** 2                # p = N(0, 1)
+    >>> smoothed, khat = psis(log_r)
+    >>> 0.4 < float(khat) < 0.9                                   # theory: 1 - 0.5^2
+    True
     """
     return _psis(_log_weights(log_weights))
+
+
+def psis_ess(smoothed_log_weights):
+    r"""Effective sample size of normalised importance weights, :math:`1/\sum_s \bar w_s^2`.
+
+    For self-normalised importance sampling with independent draws, the
+    variance of an estimate is about that of :math:`1/\sum_s \bar w_s^2`
+    independent draws from :math:`p` (Kong 1992; Vehtari et al. 2024, §3,
+    with relative efficiency 1). Meaningful only where :math:`\hat k` is
+    below the threshold: with a heavier tail the sum of squares is itself
+    too noisy to estimate.
+
+    Parameters
+    ----------
+    smoothed_log_weights : array of shape (S,)
+        From :func:`psis` (normalised or not).
+
+    Returns
+    -------
+    Array, a value in [1, S]
+
+    Examples
+    --------
+    >>> import jax.numpy as jnp
+    >>> float(psis_ess(jnp.zeros(100)))                 # equal weights
+    100.0
+    """
+    lw = _checks.array(smoothed_log_weights, "smoothed_log_weights", ndim=1,
+                       allow_neg_inf=True)
+    w = jnp.exp(lw - jax.nn.logsumexp(lw))
+    return 1.0 / jnp.sum(w**2)
+
+
+def psis_mcse(smoothed_log_weights, values):
+    r"""Monte Carlo standard error of the self-normalised estimate :math:`\sum_s \bar w_s f(z_s)`.
+
+    .. math::
+
+        \mathrm{MCSE} \approx \sqrt{\textstyle\sum_s \bar w_s^2\,
+        \big(f(z_s) - \hat{\mathbb E}[f]\big)^2},
+
+    the delta-method variance of a ratio estimate (Vehtari et al. 2024, §3,
+    eq. 5, with relative efficiency 1). Like :func:`psis_ess`, trust it only
+    where :math:`\hat k` is below the threshold.
+
+    Parameters
+    ----------
+    smoothed_log_weights : array of shape (S,)
+        From :func:`psis`.
+    values : array of shape (S,) or (S, D)
+        :math:`f(z_s)`, one row per draw.
+
+    Returns
+    -------
+    Array of shape () or (D,)
+
+    Examples
+    --------
+    >>> import jax, jax.numpy as jnp
+    >>> f = jax.random.normal(jax.random.key(0), (400,))   # equal weights: sd / sqrt(S)
+    >>> round(float(psis_mcse(jnp.zeros(400), f)), 2)
+    0.05
+    """
+    lw = _checks.array(smoothed_log_weights, "smoothed_log_weights", ndim=1,
+                       allow_neg_inf=True)
+    f = _checks.array(values, "values", ndim=(1, 2))
+    if f.shape[0] != lw.shape[0]:
+        raise ValueError(f"values must have one row per log weight ({lw.shape[0]}), "
+                         f"got shape {f.shape}")
+    w = jnp.exp(lw - jax.nn.logsumexp(lw))                           # (S,)
+    w = w if f.ndim == 1 else w[:, None]
+    mean = jnp.sum(w * f, axis=0, keepdims=True)                     # (1,) or (1, D)
+    return jnp.sqrt(jnp.sum(w**2 * (f - mean) ** 2, axis=0))
 
 
 def psis_expectation(log_weights, values):
