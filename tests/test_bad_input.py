@@ -480,9 +480,92 @@ def _widgets_cases():
 WIDGETS_CASES = _widgets_cases()
 
 
+# --- issue 21: user functions of the wrong convention, complex input, mismatched optimisers,
+#     transforms, optimize, the opt-in convergence check -----------------------------------
+def _issue21_cases():
+    import optax
+
+    from vibook import elbo, families, optimize, transforms, vi, widgets
+
+    T, V = TypeError, ValueError
+    Runtime = jax.errors.JaxRuntimeError
+    params = families.normal.init(jnp.zeros(2), 1.0)
+    fr_params = families.full_rank_normal.init(jnp.zeros(2))
+    adam_state = vi.init(params, optax.adam(0.1))
+    objective = lambda key, p: -jnp.sum(p.loc**2)                       # noqa: E731
+    normal2 = lambda z: -0.5 * jnp.sum(z**2, axis=-1)                   # noqa: E731
+    one = lambda z: -0.5 * jnp.sum(z**2)                                # noqa: E731
+    draw = lambda fig, v: fig.subplots().plot([0, v])                   # noqa: E731
+    ok = dict(label="x", alt="A line.")
+    pos = transforms.positive()
+    model = transforms.unconstrain(lambda p: -p["s"], {"s": pos}, {"s": 1.0})
+    renyi_jit = jax.jit(lambda a: elbo.renyi(KEY, params, normal2, families.normal, a, 4))
+    return [
+        # a user function written for another convention
+        Case("elbo.reparam: log_joint(z, x)", lambda: elbo.reparam(KEY, params, lambda z, x: normal2(z), families.normal), T, r"log_joint must be callable as log_joint\(z\)"),
+        Case("elbo.importance_weighted: log_joint(z, x)", lambda: elbo.importance_weighted(KEY, params, lambda z, x: normal2(z), families.normal, 4), T, "log_joint must be callable"),
+        Case("elbo.reparam_kl: kl_to_prior()", lambda: elbo.reparam_kl(KEY, params, normal2, lambda: 0.0, families.normal), T, r"kl_to_prior must be callable as kl_to_prior\(params\)"),
+        Case("vi.fit: objective(params)", lambda: vi.fit(KEY, lambda p: -jnp.sum(p.loc**2), params, optax.adam(0.1), 5), T, r"objective must be callable as objective\(key, params\)"),
+        Case("vi.step: objective(params)", lambda: vi.step(KEY, adam_state, lambda p: 0.0, optax.adam(0.1)), T, r"objective\(key, params\)"),
+        Case("vi.minibatch_fit: objective(key, params)", lambda: vi.minibatch_fit(KEY, objective, params, optax.adam(0.1), (jnp.zeros((4, 2)),), 1, 2), T, r"objective\(key, params, batch\)"),
+        Case("vi.minibatch_elbo: log_lik(z)", lambda: vi.minibatch_elbo(KEY, params, (jnp.zeros((4, 2)),), one, one, families.normal, 4), T, r"log_lik\(z, batch\)"),
+        # a matrix scale for the mean-field family
+        Case("families.normal.init: a matrix scale", lambda: families.normal.init(jnp.zeros(2), jnp.eye(2)), V, "full_rank_normal"),
+        # complex input is refused, not cast
+        Case("families.normal.init: complex loc", lambda: families.normal.init(jnp.array([1.0 + 2j, 0.0]), 1.0), T, "loc must be real"),
+        Case("vi.init: complex params", lambda: vi.init(params._replace(loc=jnp.array([1j, 0.0])), optax.adam(0.1)), T, "params must be real"),
+        Case("elbo.renyi: complex alpha", lambda: elbo.renyi(KEY, params, normal2, families.normal, 0.5 + 1j), T, "alpha"),
+        Case("elbo.reparam: log_joint returns complex", lambda: elbo.reparam(KEY, params, lambda z: normal2(z) + 0j, families.normal), T, "log_joint must return real numbers"),
+        # an optimiser other than the state's
+        Case("vi.step: sgd given an adam state", lambda: vi.step(KEY, adam_state, objective, optax.sgd(0.1)), V, "optimizer does not match state.opt_state"),
+        # NaN alpha under jit
+        Case("elbo.renyi: under jit, NaN alpha", lambda: renyi_jit(NAN), Runtime, "ValueError: alpha must be a finite number"),
+        # the opt-in convergence check
+        Case("vi.converged: a tuple", lambda: vi.converged((jnp.zeros(20),)), T, "info must be a VIInfo"),
+        Case("vi.fit: check_convergence a string", lambda: vi.fit(KEY, objective, params, optax.adam(0.1), 20, check_convergence="yes"), T, "check_convergence"),
+        Case("vi.fit: check_convergence on 3 steps", lambda: vi.fit(KEY, objective, params, optax.adam(0.1), 3, check_convergence=True), V, "check_convergence"),
+        Case("families.full_rank_normal.sample_and_log_prob: key batch", lambda: families.full_rank_normal.sample_and_log_prob(KEYS, fr_params, 3), T, "single key"),
+        # widgets.slider's own arguments
+        Case("widgets.slider: draw(value)", lambda: widgets.slider(lambda v: None, [1.0], **ok), T, r"draw must be callable as draw\(fig, value\)"),
+        Case("widgets.slider: fmt not a string", lambda: widgets.slider(draw, [1.0], fmt=3, **ok), T, "fmt"),
+        Case("widgets.slider: fmt that cannot format", lambda: widgets.slider(draw, [1.0], fmt="{:d}", **ok), V, "fmt"),
+        Case("widgets.slider: figsize one number", lambda: widgets.slider(draw, [1.0], figsize=6.0, **ok), V, "figsize"),
+        Case("widgets.slider: figsize negative", lambda: widgets.slider(draw, [1.0], figsize=(6.0, -1.0), **ok), V, "figsize"),
+        Case("widgets.slider: dpi 0", lambda: widgets.slider(draw, [1.0], dpi=0, **ok), V, "dpi"),
+        Case("widgets.slider: values a string", lambda: widgets.slider(draw, "abc", **ok), T, "values"),
+        # transforms
+        Case("transforms.real: forward of a string", lambda: transforms.real().forward("u"), T, "u"),
+        Case("transforms.positive: kind unknown", lambda: transforms.positive(kind="square"), V, "kind"),
+        Case("transforms.positive: NaN lower", lambda: transforms.positive(lower=NAN), V, "lower"),
+        Case("transforms.interval: upper < lower", lambda: transforms.interval(1.0, 0.0), V, "upper must be > lower"),
+        Case("transforms.ordered: a matrix u", lambda: transforms.ordered().forward(jnp.zeros((2, 2))), V, "u"),
+        Case("transforms.simplex: a matrix y", lambda: transforms.simplex().inverse(jnp.eye(2)), V, "y"),
+        Case("transforms.cholesky_corr: 2 entries", lambda: transforms.cholesky_corr().forward(jnp.zeros(2)), V, r"u must have K\(K-1\)/2"),
+        Case("transforms.cholesky_cov: 4 entries", lambda: transforms.cholesky_cov().forward(jnp.zeros(4)), V, "u must have"),
+        Case("transforms.affine: zero diagonal", lambda: transforms.affine(jnp.zeros(2), jnp.zeros((2, 2))), V, "scale_tril"),
+        Case("transforms.affine: scale_tril of another D", lambda: transforms.affine(jnp.zeros(2), jnp.eye(3)), V, "scale_tril"),
+        Case("transforms.unconstrain: log_density(p, x)", lambda: transforms.unconstrain(lambda p, x: 0.0, {"s": pos}, {"s": 1.0}), T, r"log_density must be callable as log_density\(params\)"),
+        Case("transforms.unconstrain: init outside the support", lambda: transforms.unconstrain(lambda p: -p["s"], {"s": pos}, {"s": -1.0}), V, r"init\['s'\] must be inside the support"),
+        Case("transforms.unconstrain: keys differ", lambda: transforms.unconstrain(lambda p: -p["s"], {"s": pos}, {"t": 1.0}), V, "init must be a dict with the keys"),
+        Case("transforms.unconstrain: a transform a string", lambda: transforms.unconstrain(lambda p: -p["s"], {"s": "positive"}, {"s": 1.0}), T, r"transforms\['s'\]"),
+        Case("transforms.unconstrain: log_density per entry", lambda: transforms.unconstrain(lambda p: -p["s"], {"s": pos}, {"s": jnp.ones(2)}), V, "log_density must return shape"),
+        Case("transforms.unconstrain: constrain of the wrong D", lambda: model.constrain(jnp.zeros(3)), V, "u must have shape"),
+        # optimize
+        Case("optimize.find_mode: log_density(z, x)", lambda: optimize.find_mode(lambda z, x: one(z), jnp.zeros(2)), T, r"log_density must be callable as log_density\(z\)"),
+        Case("optimize.find_mode: a batched log_joint", lambda: optimize.find_mode(lambda z: -z**2, jnp.zeros(2)), V, "log_density must return shape"),
+        Case("optimize.find_mode: NaN init", lambda: optimize.find_mode(one, jnp.array([NAN, 0.0])), V, "init"),
+        Case("optimize.find_mode: tol < 0", lambda: optimize.find_mode(one, jnp.zeros(2), tol=-1.0), V, "tol"),
+        Case("optimize.laplace_scale_tril: a minimum", lambda: optimize.laplace_scale_tril(lambda z: jnp.sum(z**2), jnp.zeros(2)), V, "not positive definite"),
+        Case("optimize.laplace_scale_tril: position a matrix", lambda: optimize.laplace_scale_tril(one, jnp.zeros((2, 2))), V, "position"),
+    ]
+
+
+ISSUE21_CASES = _issue21_cases()
+
+
 # --- the test -------------------------------------------------------------------------------
 
-ALL_CASES = CASES + H1A_CASES + H1B_CASES + WIDGETS_CASES
+ALL_CASES = CASES + H1A_CASES + H1B_CASES + WIDGETS_CASES + ISSUE21_CASES
 
 
 @pytest.mark.parametrize("case", ALL_CASES, ids=[c.id for c in ALL_CASES])
@@ -498,7 +581,8 @@ API = pathlib.Path(__file__).parents[1] / "appendix" / "api.md"
 # Public names that take no argument a reader could get wrong.
 NO_ARGUMENTS = {"data.old_faithful", "data.eight_schools", "device.describe",
                 "device.cache_dir", "plotting.use_style", "report.Shown",
-                "widgets.Interactive"}    # made by widgets.slider, not by readers
+                "widgets.Interactive",     # made by widgets.slider, not by readers
+                "vi.NotConvergedWarning"}  # raised by vi.fit, not called by readers
 
 
 def _is_namedtuple(obj):
@@ -521,7 +605,8 @@ def public_functions():
         for name in listed:
             obj = getattr(module, name)
             if isinstance(obj, Family):           # families.normal.log_prob, ...
-                names += [f"{module_name}.{name}.{field}" for field in Family._fields]
+                names += [f"{module_name}.{name}.{field}" for field in Family._fields
+                          if getattr(obj, field) is not None]     # optional fields left out
             elif ((inspect.isfunction(obj) or inspect.isclass(obj) and not _is_namedtuple(obj))
                   and obj.__module__ == module.__name__):
                 names.append(f"{module_name}.{name}")

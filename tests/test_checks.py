@@ -176,3 +176,30 @@ def test_a_failed_traced_check_is_not_logged_twice(caplog):
         jax.block_until_ready(f(jnp.array([jnp.nan])))
     assert str(info.value).rstrip().endswith("ValueError: x must not contain NaN or inf")
     assert not [r for r in caplog.records if "callback failed" in r.getMessage()]
+
+
+def test_signature_names_the_convention_expected():
+    import functools
+
+    _checks.signature(lambda z: z, "log_joint", "log_joint(z)", 1)
+    _checks.signature(lambda z, x=1.0: z, "log_joint", "log_joint(z)", 1)
+    _checks.signature(lambda *args: 0, "objective", "objective(key, params)", 2)
+    _checks.signature(functools.partial(lambda a, b, c: 0, c=1), "objective", "objective(key, params)", 2)
+    _checks.signature(jax.jit(lambda z: z), "log_joint", "log_joint(z)", 1)
+    _checks.signature(jax.vmap(lambda z: z), "log_joint", "log_joint(z)", 1)
+    _checks.signature(jnp.sum, "log_joint", "log_joint(z)", 1)
+    with pytest.raises(TypeError, match=r"log_joint must be callable as log_joint\(z\).*\(z, x\)"):
+        _checks.signature(lambda z, x: z, "log_joint", "log_joint(z)", 1)
+    with pytest.raises(TypeError, match=r"sample must be callable as sample\(key, n\)"):
+        _checks.signature(lambda n: n, "sample", "sample(key, n)", 2)
+
+
+def test_complex_input_is_refused_not_cast():
+    with pytest.raises(TypeError, match="x must be real"):
+        _checks.array(jnp.array([1.0 + 1j]), "x")
+    with pytest.raises(TypeError, match="alpha"):
+        _checks.finite(1.0 + 0j, "alpha")
+    with pytest.raises(TypeError, match="alpha"):
+        _checks.finite(np.complex64(1.0), "alpha")
+    with pytest.raises(TypeError, match="f must return real numbers"):
+        _checks.user_output(jnp.ones(2, dtype=jnp.complex64), "f", "f(z)")

@@ -140,3 +140,50 @@ def test_jitted_step_reports_a_collapse():
                          jnp.stack([jnp.eye(2), jnp.eye(2)]))
     with pytest.raises(Exception, match="log-likelihood after this step is NaN.*reg_covar"):
         jax.block_until_ready(jax.jit(em.step)(em.init(x, start), x))
+
+
+def test_m_step_matches_expected_sufficient_statistics():
+    """The M-step is moment matching: E_theta'[T] = E_q[T] for (c_k, c_k x, c_k x x^T)."""
+    x = data.standardize(data.old_faithful())
+    resp = em.responsibilities(x, BISHOP_START)
+    params = em.m_step(x, resp)
+    xs, r = np.asarray(x, np.float64), np.asarray(resp, np.float64)
+    s0, s1, s2 = r.mean(0), r.T @ xs / len(xs), np.einsum("nk,nd,ne->kde", r, xs, xs) / len(xs)
+    # The model's own expected statistics per point, from its parameters.
+    w, m, c = (np.asarray(a, np.float64) for a in params)
+    assert np.allclose(w, s0, atol=1e-6)
+    assert np.allclose(w[:, None] * m, s1, atol=1e-6)
+    assert np.allclose(w[:, None, None] * (c + m[:, :, None] * m[:, None, :]), s2, atol=1e-5)
+
+
+def test_linear_rate_is_the_fraction_of_missing_information():
+    """EM for one mean: the error ratio tends to 1 - I_obs / I_c (Dempster et al. 1977), in float64 NumPy."""
+    rng = np.random.default_rng(0)
+    xs = np.concatenate([rng.normal(-1.0, 1.0, 150), rng.normal(1.5, 1.0, 100)])
+    sd, mu2 = 1.0, 1.5
+
+    def log_lik(mu1):
+        return np.sum(np.log(0.5 * stats.norm.pdf(xs, mu1, sd) + 0.5 * stats.norm.pdf(xs, mu2, sd)))
+
+    def resp(mu1):
+        a, b = stats.norm.pdf(xs, mu1, sd), stats.norm.pdf(xs, mu2, sd)
+        return a / (a + b)
+
+    with enable_x64():
+        x1 = jnp.asarray(xs[:, None])
+        path = [0.5]
+        for _ in range(200):
+            params = em.GMMParams(jnp.array([0.5, 0.5]), jnp.array([[path[-1]], [mu2]]),
+                                  jnp.full((2, 1, 1), sd**2))
+            r = em.responsibilities(x1, params)
+            path.append(float(em.m_step(x1, r).means[0, 0]))
+    path = np.array(path)
+    mu_star = path[-1]
+    err = np.abs(path - mu_star)
+    t = int(np.argmax(err < 1e-4))
+    measured = err[t + 1] / err[t]
+    h = 1e-4
+    i_obs = -(log_lik(mu_star + h) - 2 * log_lik(mu_star) + log_lik(mu_star - h)) / h**2
+    i_c = resp(mu_star).sum() / sd**2
+    assert 0.1 < measured < 0.99
+    assert np.isclose(measured, 1 - i_obs / i_c, atol=2e-3)

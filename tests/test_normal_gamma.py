@@ -75,3 +75,23 @@ def test_step_matches_fit_and_the_updates():
     fitted, fit_info = normal_gamma.fit(x, PRIOR, 3, tau_mean=0.5)
     np.testing.assert_allclose(fit_info.elbo[-1], info.elbo, rtol=1e-6)
     np.testing.assert_allclose(normal_gamma.elbo(fitted, x, PRIOR), info.elbo, rtol=1e-6)
+
+
+def test_fixed_point_matches_the_exact_posterior_mean_precision_and_jensen_ratio():
+    """At the CAVI fixed point E_q[tau] = a'/b' exactly and Var_q(mu) / Var_p(mu) = (a' - 1)/a'.
+
+    Both sides in closed form from the exact posterior (scipy's gamma moments), not from vibook's CAVI.
+    """
+    with enable_x64():
+        for n, seed in [(5, 1), (10, 2), (40, 3)]:
+            x = 0.3 + 1.3 * jax.random.normal(jax.random.key(seed), (n,), dtype=jnp.float64)
+            state, _ = normal_gamma.fit(x, PRIOR, 200, tau_mean=0.1)
+            post = normal_gamma.posterior(x, PRIOR)
+            a, b, lam = float(post.shape), float(post.rate), float(post.precision_scale)
+            gamma = stats.gamma(a, scale=1 / b)
+            assert np.isclose(float(state.tau_shape / state.tau_rate), gamma.mean(), rtol=1e-10)
+            e_inv_tau = gamma.expect(lambda t: 1 / t)                      # E_p[1/tau], by quadrature
+            var_p = e_inv_tau / lam                                        # Var_p(mu)
+            var_q = 1 / float(state.mu_precision)
+            assert np.isclose(var_q / var_p, (a - 1) / a, rtol=1e-7)
+            assert var_q / var_p < 1                                       # Jensen

@@ -205,3 +205,16 @@ def test_expected_logs_against_monte_carlo():
         assert abs(log_det.mean() - exact[k]) < 4 * log_det.std() / np.sqrt(log_det.size) + 1e-4
     np.testing.assert_allclose(vbgmm.expected_weights(state),
                                state.concentration / state.concentration.sum(), rtol=1e-6)
+
+
+def test_elbo_is_invariant_to_relabelling_the_components():
+    """Label switching: permuting the components gives another q with the same ELBO."""
+    x = _blobs(4)
+    prior = _prior(2)
+    state, info = vbgmm.fit(jax.random.key(1), x, 3, prior, 30)
+    perm = np.array([2, 0, 1])
+    relabelled = vbgmm.VBGMMState(state.resp[:, perm], *(field[perm] for field in state[1:]))
+    assert not np.allclose(relabelled.mean, state.mean)
+    assert np.isclose(float(vbgmm.elbo(relabelled, x, prior)), float(info.elbo[-1]), rtol=1e-6)
+    # The local step commutes with relabelling.
+    assert np.allclose(vbgmm.update_local(relabelled, x), vbgmm.update_local(state, x)[:, perm], atol=1e-6)

@@ -160,3 +160,45 @@ def test_log_lik_must_return_one_value_per_example():
     with pytest.raises(ValueError, match=r"log_lik\(z, batch\) must return shape \(120,\)"):
         vi.minibatch_elbo(KEY, params, data, log_prior, lambda w, b: jnp.sum(b[0] @ w),
                           families.normal, 120)
+
+
+# --- issue 21: the opt-in convergence report ---------------------------------------------------
+
+def _quadratic_fit(num_steps, **kwargs):
+    objective = lambda key, p: -jnp.sum((p.loc - 1.0) ** 2)              # noqa: E731
+    return vi.fit(KEY, objective, families.normal.init(0.0, 1.0), optax.sgd(1e-3), num_steps,
+                  **kwargs)
+
+
+def test_converged_reports_a_still_rising_elbo_and_check_convergence_warns_with_the_remedy():
+    _, info = _quadratic_fit(200)                  # lr 1e-3: still climbing after 200 steps
+    report = vi.converged(info)
+    assert not report.converged and report.change > 0
+    with pytest.warns(vi.NotConvergedWarning, match="run more steps|Run more steps") as record:
+        _quadratic_fit(200, check_convergence=True)
+    message = str(record[0].message)
+    assert "optimize.find_mode" in message and "learning rate" in message
+
+
+def test_check_convergence_is_off_by_default_and_changes_no_output(recwarn):
+    state0, info0 = _quadratic_fit(50)
+    state1, info1 = _quadratic_fit(50, check_convergence={"window": 10, "tol": 10.0})
+    assert not [w for w in recwarn if issubclass(w.category, vi.NotConvergedWarning)]
+    np.testing.assert_array_equal(info0.elbo, info1.elbo)
+    np.testing.assert_array_equal(state0.params.loc, state1.params.loc)
+
+
+def test_a_converged_fit_does_not_warn(recwarn):
+    objective = lambda key, p: -jnp.sum((p.loc - 1.0) ** 2)              # noqa: E731
+    vi.fit(KEY, objective, families.normal.init(0.0, 1.0), optax.adam(0.1), 300,
+           check_convergence=True)
+    assert not [w for w in recwarn if issubclass(w.category, vi.NotConvergedWarning)]
+
+
+def test_step_refuses_an_optimizer_other_than_the_states():
+    params = families.normal.init(jnp.zeros(2), 1.0)
+    state = vi.init(params, optax.adam(0.1))
+    objective = lambda key, p: -jnp.sum(p.loc**2)                         # noqa: E731
+    vi.step(KEY, state, objective, optax.adam(0.3))     # same state structure: accepted
+    with pytest.raises(ValueError, match="optimizer does not match"):
+        vi.step(KEY, state, objective, optax.sgd(0.1, momentum=0.9))

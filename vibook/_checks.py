@@ -183,6 +183,9 @@ def finite(value, name):
 
 
 def _scalar(value, name, ok, expected):
+    if isinstance(value, (complex, np.complexfloating)) or (
+            hasattr(value, "dtype") and jnp.issubdtype(value.dtype, jnp.complexfloating)):
+        raise TypeError(f"{name} must be {expected}, a real number, got complex {value!r}")
     if isinstance(value, (bool, np.bool_)) or not (
             isinstance(value, numbers.Real) or np.ndim(value) == 0
             and hasattr(value, "dtype") and jnp.issubdtype(value.dtype, jnp.number)):
@@ -233,6 +236,9 @@ def array(value, name, ndim=None, shape=None, traced=False, allow_neg_inf=False)
         raise TypeError(f"{name} must be an array of numbers, got {type(value).__name__}") from err
     if not (jnp.issubdtype(out.dtype, jnp.number) or out.dtype == jnp.bool_):
         raise TypeError(f"{name} must be an array of numbers, got dtype {out.dtype}")
+    if jnp.issubdtype(out.dtype, jnp.complexfloating):
+        raise TypeError(f"{name} must be real, got complex dtype {out.dtype} (casting would "
+                        "drop the imaginary part; pass .real if that is what you mean)")
     if not jnp.issubdtype(out.dtype, jnp.floating):
         out = out.astype(jnp.result_type(float))
     if ndim is not None:
@@ -361,12 +367,65 @@ def function(value, name, usage=None):
     return value
 
 
+def signature(value, name, usage, num_args):
+    """Check that the user's function ``value`` can be called with ``num_args`` positional arguments.
+
+    ``usage`` shows the expected call, e.g. ``"log_joint(z)"``. A function
+    written for another convention (``log_joint(z, x)`` with the data not
+    fixed, ``sample(n)`` without a key, ``objective(params)`` without a key)
+    raises here, naming the convention, instead of failing with a Python
+    ``TypeError`` from deep inside vibook. Functions whose signature Python
+    cannot inspect (some builtins) are let through.
+
+    Raises
+    ------
+    TypeError
+        If the signature cannot bind ``num_args`` positional arguments.
+    """
+    try:
+        sig = inspect.signature(value)
+    except (TypeError, ValueError):
+        return value
+    try:
+        sig.bind(*([None] * num_args))
+    except TypeError:
+        raise TypeError(
+            f"{name} must be callable as {usage}, with exactly {num_args} positional "
+            f"argument(s); got a function with signature {sig}. Fix the other arguments "
+            f"first, e.g. with functools.partial or a lambda") from None
+    return value
+
+
 def optimizer(value):
     """Check an optax ``GradientTransformation`` (e.g. ``optax.adam(0.05)``); return it."""
     if not isinstance(value, optax.GradientTransformation):
         raise TypeError("optimizer must be an optax GradientTransformation, "
                         f"e.g. optax.adam(0.05), got {type(value).__name__}")
     return value
+
+
+def _shapes(tree):
+    return jax.tree_util.tree_structure(tree), [
+        (tuple(np.shape(a)), np.dtype(a.dtype if hasattr(a, "dtype") else np.asarray(a).dtype))
+        for a in jax.tree_util.tree_leaves(tree)]
+
+
+def optimizer_state(opt, opt_state, params, maker):
+    """Check that ``opt_state`` is the state ``opt.init(params)`` would make (structure and shapes).
+
+    An optimiser other than the one the state was made with (``optax.sgd``
+    given an ``optax.adam`` state) raises here, before optax reads the wrong
+    fields. ``maker`` names the function that made the state.
+    """
+    try:
+        expected = jax.eval_shape(opt.init, params)
+    except Exception as err:                                  # noqa: BLE001 (optax's own error)
+        raise ValueError(f"optimizer.init(params) fails for these params: {err}") from None
+    if _shapes(expected) != _shapes(opt_state):
+        raise ValueError(
+            "optimizer does not match state.opt_state: pass the same optax optimiser that "
+            f"{maker} was given (a state made for another optimiser, or other params)")
+    return opt
 
 
 def user_output(value, name, usage, shape=None, allow_neg_inf=False, hint=""):
@@ -399,6 +458,9 @@ def user_output(value, name, usage, shape=None, allow_neg_inf=False, hint=""):
     if not jnp.issubdtype(out.dtype, jnp.number):
         raise TypeError(f"{name} must return numbers, got {type(value).__name__} of dtype "
                         f"{out.dtype} from {usage}")
+    if jnp.issubdtype(out.dtype, jnp.complexfloating):
+        raise TypeError(f"{name} must return real numbers, got complex dtype {out.dtype} "
+                        f"from {usage}")
     if shape is not None:
         shape = tuple(shape)
         prefix = shape[-1:] == (...,)           # (n, ...): only the leading axes are fixed

@@ -26,6 +26,19 @@ Monte Carlo estimate of :math:`\mathcal L` and whose **gradient** in
 :math:`z_s \sim q_\phi` (inside the log for :func:`importance_weighted`).
 The exact ELBO of the family :math:`q = \mathrm{Exp}(\phi)` for
 :class:`vibook.models.ExponentialNormal` is its method ``elbo``.
+
+``log_joint`` is batched: it takes the draws ``z`` of shape ``(S,) + event``
+and returns ``(S,)``. A function written for one draw (the convention of
+:func:`vibook.mcmc.nuts` and :func:`vibook.optimize.find_mode`) is passed as
+``jax.vmap(log_density)``; one that also takes the data, ``log_joint(z, x)``,
+as ``lambda z: log_joint(z, x)``.
+
+>>> import jax, jax.numpy as jnp
+>>> from vibook import elbo, families
+>>> log_joint = lambda z: -0.5 * jnp.sum(z**2, axis=-1)     # N(0, I), unnormalised
+>>> params = families.normal.init(jnp.zeros(2), 1.0)       # q = p: log w is constant
+>>> round(float(elbo.reparam(jax.random.key(0), params, log_joint, families.normal, 100)), 4)
+1.8379
 """
 
 import jax
@@ -34,13 +47,21 @@ import jax.numpy as jnp
 from vibook import _checks
 
 
-def _draw(key, params, family, num_samples, fns):
-    """Check the arguments every estimator shares; return the draws ``z ~ q``, ``(S,) + event``."""
+def _draw_checks(key, family, num_samples, fns):
+    """Check the arguments every estimator shares; return ``(key, family, S)``."""
     key = _checks.key(key)
     family = _checks.family(family)
     n = _checks.positive_int(num_samples, "num_samples")
     for name, fn in fns.items():
-        _checks.function(fn, name, f"{name}(params)" if name == "kl_to_prior" else f"{name}(z)")
+        usage = f"{name}(params)" if name == "kl_to_prior" else f"{name}(z)"
+        _checks.function(fn, name, usage)
+        _checks.signature(fn, name, usage, 1)
+    return key, family, n
+
+
+def _draw(key, params, family, num_samples, fns):
+    """Check the arguments every estimator shares; return the draws ``z ~ q``, ``(S,) + event``."""
+    key, family, n = _draw_checks(key, family, num_samples, fns)
     return family.sample(key, params, n)                             # (S,) + event
 
 
@@ -72,12 +93,43 @@ def reparam(key, params, log_joint, family, num_samples=1):
     num_samples : int
         :math:`S`, the number of draws.
 
+    Returns
+    -------
+    Array
+        Scalar: the estimate (differentiable in ``params``).
+
     Raises
     ------
+    TypeError
+        If ``key`` is not one PRNG key, ``family`` not a Family, or
+        ``log_joint`` not callable as ``log_joint(z)`` (e.g. ``log_joint(z, x)``
+        with the data not fixed).
     ValueError
         If ``log_joint`` returns a shape other than ``(S,)`` (e.g. the sum over
         the draws) or NaN/inf; under ``jit`` the values are checked on the
         device (see ``vibook._checks``).
+
+    Notes
+    -----
+    For a family with ``sample_and_log_prob`` (the full-rank Gaussian),
+    :math:`\log q_\phi(z_s)` is computed from :math:`\epsilon_s` directly, so it
+    stays exact in float32 when the Cholesky factor is badly conditioned.
+
+    See also
+    --------
+    reparam_entropy, reparam_kl : the same gradient, with a closed-form term.
+    vibook.vi.fit : maximise it.
+
+    Examples
+    --------
+    >>> import functools, jax, jax.numpy as jnp
+    >>> from vibook import families
+    >>> log_joint = lambda z: -0.5 * jnp.sum((z - 1.0) ** 2, axis=-1)
+    >>> params = families.full_rank_normal.init(jnp.zeros(2))
+    >>> objective = functools.partial(reparam, log_joint=log_joint,
+    ...                               family=families.full_rank_normal, num_samples=8)
+    >>> objective(jax.random.key(0), params).shape
+    ()
     """
     return jnp.mean(_log_weights(key, params, log_joint, family, num_samples))
 
@@ -93,6 +145,19 @@ def reparam_entropy(key, params, log_joint, family, num_samples=1):
     :math:`\log p(z, x) - \log q_\phi(z)` is nearly constant,
     :func:`reparam`'s value is the less noisy one, and at
     :math:`q_\phi = p(z \mid x)` its variance is zero (Roeder et al. 2017).
+
+    Parameters and Raises as in :func:`reparam`; ``family.entropy`` must exist
+    in closed form (flows raise ``NotImplementedError``).
+
+    Examples
+    --------
+    >>> import jax, jax.numpy as jnp
+    >>> from vibook import families
+    >>> params = families.normal.init(0.0, 1.0)
+    >>> value = reparam_entropy(jax.random.key(0), params, lambda z: -0.5 * z**2,
+    ...                         families.normal, 4)
+    >>> value.shape
+    ()
     """
     z = _draw(key, params, family, num_samples, {"log_joint": log_joint})
     return jnp.mean(_per_draw(log_joint(z), "log_joint", z)) + family.entropy(params)
@@ -108,6 +173,30 @@ def reparam_kl(key, params, log_likelihood, kl_to_prior, family, num_samples=1):
         ``log_likelihood(z)``: :math:`\log p(x \mid z)`, one value per draw.
     kl_to_prior : callable
         ``kl_to_prior(params)``: :math:`\mathrm{KL}(q_\phi \| p(z))`.
+
+    Raises
+    ------
+    TypeError
+        If ``log_likelihood`` is not callable as ``log_likelihood(z)`` or
+        ``kl_to_prior`` as ``kl_to_prior(params)``.
+    ValueError
+        If ``log_likelihood`` does not return ``(S,)`` or ``kl_to_prior`` a
+        scalar, or either is not finite.
+
+    See also
+    --------
+    vibook.divergences.kl_normal : a closed-form KL between Gaussians.
+
+    Examples
+    --------
+    >>> import jax, jax.numpy as jnp
+    >>> from vibook import divergences, families
+    >>> params = families.normal.init(0.5, 1.0)
+    >>> kl = lambda p: divergences.kl_normal(*families.normal.unpack(p), 0.0, 1.0)
+    >>> value = reparam_kl(jax.random.key(0), params, lambda z: -0.5 * (1.0 - z) ** 2, kl,
+    ...                    families.normal, 4)
+    >>> value.shape
+    ()
     """
     fns = {"log_likelihood": log_likelihood, "kl_to_prior": kl_to_prior}
     z = _draw(key, params, family, num_samples, fns)
@@ -135,6 +224,24 @@ def score_function(key, params, log_joint, family, num_samples=1, baseline=None)
         :math:`b_s`: zero, a constant, or ``"mean"``, the leave-one-out mean of
         the other draws' :math:`f` (keeps the estimator unbiased;
         ``num_samples >= 2``).
+
+    Raises
+    ------
+    ValueError
+        If ``baseline`` is a string other than ``"mean"``, or ``"mean"`` with
+        ``num_samples < 2``; as in :func:`reparam` for ``log_joint``.
+    TypeError
+        As in :func:`reparam`.
+
+    Examples
+    --------
+    >>> import jax
+    >>> from vibook import families
+    >>> params = families.exponential.init(1.0)
+    >>> value = score_function(jax.random.key(0), params, lambda z: -z, families.exponential,
+    ...                        num_samples=8, baseline="mean")
+    >>> value.shape
+    ()
     """
     z = jax.lax.stop_gradient(_draw(key, params, family, num_samples, {"log_joint": log_joint}))
     log_q = family.log_prob(params, z)                               # (S,)
@@ -154,10 +261,20 @@ def score_function(key, params, log_joint, family, num_samples=1, baseline=None)
 
 
 def _log_weights(key, params, log_joint, family, S, allow_neg_inf=False):
-    """``log w_i = log p(z_i, x) - log q(z_i)`` for ``S`` draws ``z_i ~ q``, shape ``(S,)``."""
-    z = _draw(key, params, family, S, {"log_joint": log_joint})
+    """``log w_i = log p(z_i, x) - log q(z_i)`` for ``S`` draws ``z_i ~ q``, shape ``(S,)``.
+
+    A family with ``sample_and_log_prob`` gives ``log q`` from the noise of each
+    draw (no inversion of ``z = g(eps)``, which loses every digit in float32
+    once a full-rank ``L`` is badly conditioned); otherwise ``log_prob(params, z)``.
+    """
+    if _checks.family(family).sample_and_log_prob is None:
+        z = _draw(key, params, family, S, {"log_joint": log_joint})
+        log_q = family.log_prob(params, z)                          # (S,)
+    else:
+        _draw_checks(key, family, S, {"log_joint": log_joint})
+        z, log_q = family.sample_and_log_prob(key, params, S)       # (S,) + event, (S,)
     log_p = _per_draw(log_joint(z), "log_joint", z, allow_neg_inf)
-    return log_p - family.log_prob(params, z)                       # (S,)
+    return log_p - log_q                                            # (S,)
 
 
 def importance_weighted(key, params, log_joint, family, num_samples, num_estimates=1):
@@ -172,7 +289,8 @@ def importance_weighted(key, params, log_joint, family, num_samples, num_estimat
     terms. By Jensen, :math:`\mathcal L_1 = \mathcal L \le \mathcal L_K \le
     \mathcal L_{K+1} \le \log p(x)`, and :math:`\mathcal L_K \to \log p(x)` as
     :math:`K \to \infty`
-    when the weights have a finite mean. Its reparameterised gradient weights
+    when :math:`q_\phi > 0` wherever the posterior is (the weights then have
+    mean :math:`p(x)`; Burda et al. 2016, Theorem 1). Its reparameterised gradient weights
     each draw's :math:`\nabla_\phi \log w_i` by :math:`w_i / \sum_j w_j`.
 
     Parameters
@@ -187,6 +305,27 @@ def importance_weighted(key, params, log_joint, family, num_samples, num_estimat
         :math:`K`, the draws inside the log (as in :func:`vibook.vae.iwae_bound`).
     num_estimates : int
         Independent :math:`K`-draw estimates averaged.
+
+    Raises
+    ------
+    ValueError
+        If ``num_samples`` or ``num_estimates`` is < 1; as in :func:`reparam`
+        for ``log_joint`` (which may return ``-inf``, a zero weight).
+
+    See also
+    --------
+    renyi : :math:`\alpha = 0` gives the same estimate.
+    vibook.marginal.importance_sampling : :math:`\log p(x)` with a fixed proposal.
+
+    Examples
+    --------
+    >>> import jax, jax.numpy as jnp
+    >>> from vibook import families
+    >>> log_joint = lambda z: -0.5 * z**2 - 0.5 * jnp.log(2 * jnp.pi)   # Z = 1: log p(x) = 0
+    >>> params = families.normal.init(0.0, 1.0)
+    >>> value = importance_weighted(jax.random.key(0), params, log_joint, families.normal, 16)
+    >>> bool(abs(value) < 1e-5)
+    True
     """
     k = _checks.positive_int(num_samples, "num_samples")
     n = _checks.positive_int(num_estimates, "num_estimates")
@@ -228,8 +367,33 @@ def renyi(key, params, log_joint, family, alpha, num_samples=1):
         The order :math:`\alpha`, any finite real number.
     num_samples : int
         :math:`S`, the number of draws.
+
+    Raises
+    ------
+    TypeError
+        If ``alpha`` is not a real number (a complex one included).
+    ValueError
+        If ``alpha`` is NaN or infinite (under ``jit``, on the device); as in
+        :func:`reparam` otherwise.
+
+    See also
+    --------
+    importance_weighted : :math:`\alpha = 0`.
+    reparam : :math:`\alpha = 1`.
+
+    Examples
+    --------
+    >>> import jax, jax.numpy as jnp
+    >>> from vibook import families
+    >>> log_joint = lambda z: -0.5 * z**2 - 0.5 * jnp.log(2 * jnp.pi)   # q = p: every alpha gives 0
+    >>> params = families.normal.init(0.0, 1.0)
+    >>> [bool(abs(renyi(jax.random.key(0), params, log_joint, families.normal, a, 8)) < 1e-5)
+    ...  for a in (-1.0, 0.5, 1.0)]
+    [True, True, True]
     """
     alpha = _checks.finite(alpha, "alpha")
+    if not _checks.is_concrete(alpha):                  # under jit: checked on the device
+        _checks.check(jnp.isfinite(alpha), "alpha must be a finite number, got NaN or inf")
     log_w = _log_weights(key, params, log_joint, family, num_samples, allow_neg_inf=True)
     at_one = alpha == 1
     one_minus = jnp.where(at_one, 1.0, 1.0 - alpha)

@@ -21,7 +21,7 @@ them anywhere on the real line (Kucukelbir et al. 2017, §2.3).
 (Array(0., dtype=float32), Array(2., dtype=float32))
 """
 
-from typing import Callable, NamedTuple
+from typing import Callable, NamedTuple, Optional
 
 import jax
 import jax.numpy as jnp
@@ -33,13 +33,50 @@ from vibook import _checks
 
 
 class Family(NamedTuple):
-    """A variational family as five pure functions (see the module docstring)."""
+    r"""A variational family as five pure functions, and an optional sixth.
+
+    Attributes
+    ----------
+    init : callable
+        ``init(...) -> params`` from natural-scale values (each family's own
+        arguments: ``normal.init(loc, scale)``,
+        ``full_rank_normal.init(loc, scale_tril=None)``,
+        ``exponential.init(rate)``).
+    sample : callable
+        ``sample(key, params, num_samples) -> z`` of shape ``(S,) + event``,
+        reparameterised so that gradients flow through ``z``.
+    log_prob : callable
+        ``log_prob(params, z) -> (...)``: :math:`\log q(z; \phi)` for ``z`` of
+        shape ``(...) + event``, summed over the event dimensions.
+    entropy : callable
+        ``entropy(params) -> ()``: :math:`\mathbb{H}[q]` in closed form (a flow
+        has none and raises ``NotImplementedError``).
+    unpack : callable
+        ``unpack(params)``: the natural-scale parameters.
+    sample_and_log_prob : callable or None
+        ``sample_and_log_prob(key, params, num_samples) -> (z, log_q)``: the
+        draws of ``sample`` (the same ``z`` for the same key) and their
+        :math:`\log q`, computed from the noise :math:`\epsilon` rather than by
+        inverting :math:`z = g(\epsilon; \phi)`. ``None`` (the default):
+        :mod:`vibook.elbo` calls ``sample`` and then ``log_prob``.
+
+    Examples
+    --------
+    >>> import jax
+    >>> from vibook import families
+    >>> params = families.normal.init(0.0, 2.0)
+    >>> families.normal.sample(jax.random.key(0), params, 5).shape
+    (5,)
+    >>> round(float(families.normal.entropy(params)), 4)    # log(2 sqrt(2 pi e))
+    2.1121
+    """
 
     init: Callable
     sample: Callable
     log_prob: Callable
     entropy: Callable
     unpack: Callable
+    sample_and_log_prob: Optional[Callable] = None
 
 
 class NormalParams(NamedTuple):
@@ -65,7 +102,19 @@ class ExponentialParams(NamedTuple):
 
 
 def inverse_softplus(y):
-    r"""The inverse of softplus, :math:`r = y + \log(1 - e^{-y})` for :math:`y > 0`."""
+    r"""The inverse of softplus, :math:`r = y + \log(1 - e^{-y})` for :math:`y > 0`.
+
+    Raises
+    ------
+    ValueError
+        If an entry of ``y`` is <= 0 or not finite.
+
+    Examples
+    --------
+    >>> import jax
+    >>> round(float(jax.nn.softplus(inverse_softplus(0.3))), 4)
+    0.3
+    """
     y = _checks.positive_entries(y, "y")
     return y + jnp.log(-jnp.expm1(-y))
 
@@ -136,7 +185,36 @@ def _normal_init(loc, scale):
         The mean.
     scale : float or array of shape (D,)
         The standard deviations, > 0 (a scalar is broadcast to ``loc``'s shape).
+
+    Returns
+    -------
+    NormalParams
+
+    Raises
+    ------
+    ValueError
+        If ``scale`` has an entry <= 0, a shape other than ``()`` or ``loc``'s,
+        or is a matrix (use :data:`full_rank_normal`); if either is not finite.
+    TypeError
+        If either is not an array of real numbers.
+
+    See also
+    --------
+    full_rank_normal : a correlated Gaussian, from a Cholesky factor.
+    vibook.optimize.find_mode : a ``loc`` to start from.
+
+    Examples
+    --------
+    >>> import jax.numpy as jnp
+    >>> params = normal.init(jnp.zeros(2), 0.5)
+    >>> [round(float(s), 4) for s in normal.unpack(params)[1]]
+    [0.5, 0.5]
     """
+    if np.ndim(loc) == 2 or np.ndim(scale) == 2:
+        raise ValueError("scale must be a scalar or a vector of standard deviations of loc's "
+                         f"shape, and loc a vector; got shapes {np.shape(loc)} and "
+                         f"{np.shape(scale)}. For a (D, D) Cholesky factor use "
+                         "families.full_rank_normal.init(loc, scale_tril)")
     loc = _checks.array(loc, "loc", ndim=(0, 1))
     scale = _positive_array(scale, "scale", loc.shape)
     return NormalParams(loc, inverse_softplus(scale))
@@ -173,7 +251,14 @@ def _normal_entropy(params):
 
 
 normal = Family(_normal_init, _normal_sample, _normal_log_prob, _normal_entropy, _normal_unpack)
-"""The (mean-field) Gaussian family, 1-D or diagonal over vectors of dimension D."""
+"""The (mean-field) Gaussian family, 1-D or diagonal over vectors of dimension D.
+
+* ``init(loc, scale) -> NormalParams``: ``loc`` () or (D,), ``scale`` > 0, a
+  scalar or (D,) (standard deviations, not a matrix: see :data:`full_rank_normal`);
+* ``sample(key, params, num_samples) -> (S,) + loc.shape``;
+* ``log_prob(params, z) -> (...)`` for ``z`` of shape ``(...) + loc.shape``;
+* ``entropy(params) -> ()``;  ``unpack(params) -> (loc, scale)``.
+"""
 
 
 # --- full-rank normal ------------------------------------------------------------------------
@@ -188,6 +273,29 @@ def _full_rank_init(loc, scale_tril=None):
     scale_tril : array of shape (D, D), optional
         A lower-triangular Cholesky factor :math:`L` with a positive diagonal
         (not the covariance :math:`LL^\top`). Default: the identity.
+
+    Returns
+    -------
+    FullRankParams
+
+    Raises
+    ------
+    ValueError
+        If ``loc`` is not a vector, ``scale_tril`` not (D, D), not lower
+        triangular (a covariance passed by mistake), or its diagonal not > 0.
+
+    See also
+    --------
+    vibook.optimize.laplace_scale_tril : :math:`L` of the Laplace approximation at a mode.
+
+    Examples
+    --------
+    >>> import jax.numpy as jnp
+    >>> cov = jnp.array([[1.0, 0.5], [0.5, 2.0]])
+    >>> params = full_rank_normal.init(jnp.zeros(2), jnp.linalg.cholesky(cov))
+    >>> loc, L = full_rank_normal.unpack(params)
+    >>> bool(jnp.allclose(L @ L.T, cov, atol=1e-5))
+    True
     """
     loc = _checks.array(loc, "loc", ndim=1)
     d = loc.shape[0]
@@ -222,6 +330,30 @@ def _full_rank_sample(key, params, num_samples):
     return loc[None, :] + eps @ tril.T
 
 
+def _full_rank_sample_and_log_prob(key, params, num_samples):
+    r"""The draws of ``sample`` and their :math:`\log q`, from the noise: no triangular solve.
+
+    .. math::
+
+        \log q(\mu + L\epsilon) = \log \mathcal N(\epsilon; 0, I_D) - \sum_d \log L_{dd}.
+
+    ``log_prob`` recovers :math:`\epsilon = L^{-1}(z - \mu)` by a solve, which
+    in float32 loses every digit once :math:`L` is badly conditioned (a
+    condition number of :math:`LL^\top` near :math:`10^{12}` gave
+    :math:`\log q \approx -10^{19}`); this does not. Its gradient in the
+    parameters (with :math:`\epsilon` fixed) equals that of
+    ``log_prob(params, sample(...))``.
+    """
+    key = _checks.key(key)
+    n = _checks.positive_int(num_samples, "num_samples")
+    loc, tril = _full_rank_unpack(params)
+    eps = jax.random.normal(key, (n,) + loc.shape)       # (n, D)
+    z = loc[None, :] + eps @ tril.T
+    log_q = (jnp.sum(stats.norm.logpdf(eps), axis=-1)
+             - jnp.sum(jnp.log(jnp.diag(tril))))        # (n,)
+    return z, log_q
+
+
 def _full_rank_log_prob(params, z):
     r""":math:`-\tfrac12 \|L^{-1}(z - \mu)\|^2 - \sum_d \log L_{dd} - \tfrac D2 \log 2\pi`."""
     loc, tril = _full_rank_unpack(params)
@@ -242,8 +374,20 @@ def _full_rank_entropy(params):
 
 
 full_rank_normal = Family(_full_rank_init, _full_rank_sample, _full_rank_log_prob,
-                          _full_rank_entropy, _full_rank_unpack)
-"""The full-rank Gaussian family over vectors of dimension D."""
+                          _full_rank_entropy, _full_rank_unpack, _full_rank_sample_and_log_prob)
+r"""The full-rank Gaussian family :math:`\mathcal N(\mu, LL^\top)` over vectors of dimension D.
+
+* ``init(loc, scale_tril=None) -> FullRankParams``: ``loc`` (D,), ``scale_tril``
+  a (D, D) lower-triangular *Cholesky factor* :math:`L` (not the covariance;
+  ``jnp.linalg.cholesky(cov)``, or :func:`vibook.optimize.laplace_scale_tril`
+  at a mode), default the identity;
+* ``sample(key, params, num_samples) -> (S, D)``;
+* ``log_prob(params, z) -> (...)`` for ``z`` of shape ``(..., D)``;
+* ``entropy(params) -> ()``;  ``unpack(params) -> (loc, L)``;
+* ``sample_and_log_prob(key, params, num_samples) -> ((S, D), (S,))``: the
+  same draws with :math:`\log q` from the noise (exact in float32 however
+  badly conditioned :math:`L` is; used by :mod:`vibook.elbo`).
+"""
 
 
 # --- exponential -----------------------------------------------------------------------------
@@ -256,6 +400,16 @@ def _exponential_init(rate):
     ----------
     rate : float or array of shape (D,)
         The rate :math:`\theta > 0` (mean :math:`1/\theta`).
+
+    Raises
+    ------
+    ValueError
+        If an entry is <= 0 or not finite, or ``rate`` has more than one dimension.
+
+    Examples
+    --------
+    >>> round(float(exponential.unpack(exponential.init(2.0))), 4)
+    2.0
     """
     rate = _checks.array(rate, "rate", ndim=(0, 1))
     rate = _positive_array(rate, "rate", rate.shape)
@@ -296,4 +450,28 @@ def _exponential_entropy(params):
 exponential = Family(_exponential_init, _exponential_sample, _exponential_log_prob,
                      _exponential_entropy, _exponential_unpack)
 """The exponential family :math:`\\mathrm{Exp}(\\theta)` on :math:`z \\ge 0` (one rate or D
-independent ones)."""
+independent ones).
+
+* ``init(rate) -> ExponentialParams``: ``rate`` > 0, () or (D,);
+* ``sample(key, params, num_samples) -> (S,) + rate.shape``;
+* ``log_prob(params, z) -> (...)``;  ``entropy(params) -> ()``;  ``unpack(params) -> rate``.
+"""
+
+
+# Field docstrings: autodoc shows these instead of "Alias for field number N".
+for _cls, _docs in {
+        Family: {"init": "``init(...) -> params``, from natural-scale values.",
+                 "sample": "``sample(key, params, num_samples) -> z``, shape ``(S,) + event``.",
+                 "log_prob": "``log_prob(params, z) -> (...)``, summed over the event.",
+                 "entropy": "``entropy(params) -> ()``, in closed form.",
+                 "unpack": "``unpack(params)``: the natural-scale parameters.",
+                 "sample_and_log_prob": "``sample_and_log_prob(key, params, num_samples) -> "
+                                        "(z, log_q)``, or None."},
+        NormalParams: {"loc": "The mean, () or (D,).",
+                       "raw_scale": "``inverse_softplus(scale)``, the shape of loc."},
+        FullRankParams: {"loc": "The mean, (D,).",
+                         "raw_tril": "(D, D): L's strict lower triangle, and "
+                                     "``inverse_softplus`` of its diagonal."},
+        ExponentialParams: {"raw_rate": "``inverse_softplus(rate)``, () or (D,)."}}.items():
+    for _field, _doc in _docs.items():
+        getattr(_cls, _field).__doc__ = _doc

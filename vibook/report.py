@@ -24,6 +24,18 @@ def fmt(value, digits):
 
     Trailing zeros are kept, so ``fmt(2.0, 3)`` is ``'2.00'``: the printed width
     states the precision. Very small or large values use an exponent.
+
+    Raises
+    ------
+    TypeError
+        If ``value`` is not one real number (an array, a string, a complex number).
+    ValueError
+        If ``digits`` is not an integer from 1 to 15.
+
+    Examples
+    --------
+    >>> fmt(2.0, 3), fmt(0.000123456, 2), fmt(42, 2)
+    ('2.00', '0.00012', '42')
     """
     _check_digits(digits)
     if not (isinstance(value, numbers.Real) or np.ndim(value) == 0 and hasattr(value, "dtype")
@@ -55,6 +67,19 @@ def show(digits=6, glue=True, **values):
         zeros included.
     **values : float or int
         The numbers to report, by name.
+
+    Raises
+    ------
+    TypeError
+        If a value is not one real number (the message names it).
+    ValueError
+        If no value is given, or ``digits`` is not an integer from 1 to 15.
+
+    Examples
+    --------
+    >>> show(3, glue=False, theta=1.27183, n=40)
+    theta = 1.27
+    n     = 40
     """
     if not values:
         raise ValueError("show needs at least one name=value to report")

@@ -159,6 +159,23 @@ def grid(limits, num=(201, 201)):
         The box, e.g. a :class:`Target`'s ``limits``.
     num : int or (int, int)
         Points per axis, each ``>= 2``.
+
+    Returns
+    -------
+    Grid
+
+    Raises
+    ------
+    TypeError
+        If ``limits`` is not numbers or ``num`` not one or two integers.
+    ValueError
+        If ``limits`` is not of shape (2, 2) with ``hi > lo``, or ``num < 2``.
+
+    Examples
+    --------
+    >>> g = grid(((-1.0, 1.0), (0.0, 2.0)), (3, 5))
+    >>> g.points.shape, g.log_weights.shape
+    ((3, 5, 2), (3, 5))
     """
     box = _checks.array(limits, "limits", shape=(2, 2))               # ((lo1, hi1), (lo2, hi2))
     nums = (num, num) if isinstance(num, (int, np.integer)) else num
@@ -186,7 +203,26 @@ def _values(log_values, g, name):
 
 def log_integral(log_values, g):
     r""":math:`\log \int f(z)\, dz \approx \log \sum_{jk} w_{jk} f(z_{jk})` by log-sum-exp,
-    from ``log_values`` :math:`= \log f` at ``g.points``."""
+    from ``log_values`` :math:`= \log f` at ``g.points``.
+
+    Raises
+    ------
+    TypeError
+        If ``g`` is not a :class:`Grid`.
+    ValueError
+        If ``log_values`` does not have the grid's shape, or holds NaN or ``+inf``.
+
+    See also
+    --------
+    vibook.marginal.trapezoid : the 1-D counterpart.
+
+    Examples
+    --------
+    >>> t = banana()
+    >>> g = grid(t.limits)
+    >>> round(float(log_integral(t.log_density(g.points), g)), 3) == round(t.log_normalizer, 3)
+    True
+    """
     return logsumexp(_values(log_values, g, "log_values") + g.log_weights)
 
 
@@ -202,6 +238,40 @@ def kl(log_q, log_p, g):
     with :math:`0 \log 0 = 0`. It is :math:`+\infty` where :math:`\tilde p` vanishes
     and :math:`q` does not. The grid must hold nearly all of both densities' mass
     (check ``exp(log_integral(log_q, g))`` is close to 1).
+
+    Parameters
+    ----------
+    log_q : array, shape (K1, K2)
+        :math:`\log q` at ``g.points``, normalised.
+    log_p : array, shape (K1, K2)
+        :math:`\log \tilde p` at ``g.points``, unnormalised.
+    g : Grid
+        From :func:`grid`.
+
+    Raises
+    ------
+    TypeError
+        If ``g`` is not a :class:`Grid`.
+    ValueError
+        If ``log_q`` or ``log_p`` does not have the grid's shape, or holds NaN or ``+inf``.
+
+    See also
+    --------
+    vibook.divergences.kl_grid : the 1-D counterpart. Note its other
+        conventions: ``kl_grid(log_p, log_q, grid)`` takes the arguments in the
+        other order, renormalises *both* densities on an array grid, and
+        returns :math:`\mathrm{KL}(p\|q)`; this function returns
+        :math:`\mathrm{KL}(q\|p)` with only :math:`\tilde p` renormalised.
+
+    Examples
+    --------
+    >>> import jax.numpy as jnp
+    >>> from jax.scipy import stats
+    >>> g = grid(((-8.0, 8.0), (-8.0, 8.0)), 161)
+    >>> log_q = jnp.sum(stats.norm.logpdf(g.points), axis=-1)          # N(0, I)
+    >>> log_p = jnp.sum(stats.norm.logpdf(g.points, 1.0), axis=-1) + 3.0
+    >>> round(float(kl(log_q, log_p, g)), 3)                         # |mu|^2 / 2 = 1
+    1.0
     """
     log_q, log_p = _values(log_q, g, "log_q"), _values(log_p, g, "log_p")
     mass = jnp.exp(log_q + g.log_weights)                          # (K1, K2)

@@ -20,6 +20,7 @@ epoch by epoch (stochastic VI without conjugacy; Hoffman et al. 2013;
 Kucukelbir et al. 2017, §2.6).
 """
 
+import warnings
 from typing import Any, NamedTuple
 
 import jax
@@ -27,7 +28,7 @@ import jax.numpy as jnp
 import numpy as np
 import optax
 
-from vibook import _checks, _scan
+from vibook import _checks, _scan, convergence
 
 
 class VIState(NamedTuple):
@@ -62,7 +63,24 @@ def _params(params):
 
 
 def init(params, optimizer):
-    """Start from ``params``: ``VIState(params, optimizer.init(params))``."""
+    """Start from ``params``: ``VIState(params, optimizer.init(params))``.
+
+    Raises
+    ------
+    TypeError
+        If ``optimizer`` is not an optax ``GradientTransformation``, or a leaf
+        of ``params`` is not an array of real numbers.
+    ValueError
+        If ``params`` is empty or holds NaN or inf.
+
+    Examples
+    --------
+    >>> import optax
+    >>> from vibook import families
+    >>> state = init(families.normal.init(0.0, 1.0), optax.adam(0.05))
+    >>> type(state).__name__
+    'VIState'
+    """
     return VIState(_params(params), _checks.optimizer(optimizer).init(params))
 
 
@@ -103,14 +121,26 @@ def step(key, state, objective, optimizer):
 
     Raises
     ------
+    TypeError
+        If ``state`` is not a :class:`VIState`, ``objective`` is not callable
+        as ``objective(key, params)``, or ``optimizer`` is not an optax
+        ``GradientTransformation``.
     ValueError
         If ``objective`` returns anything but a finite scalar (under ``jit``
-        the finiteness is checked on the device, see ``vibook._checks``).
+        the finiteness is checked on the device, see ``vibook._checks``), or
+        ``optimizer`` is not the one ``state`` was made with.
+
+    See also
+    --------
+    fit : ``num_steps`` of these in one compiled loop.
     """
     key = _checks.key(key)
     _checks.state(state, VIState, "vibook.vi.init")
     _checks.function(objective, "objective", "objective(key, params)")
-    state, info = _step(key, state, objective, _checks.optimizer(optimizer))
+    _checks.signature(objective, "objective", "objective(key, params)", 2)
+    _checks.optimizer_state(_checks.optimizer(optimizer), state.opt_state, state.params,
+                            "vibook.vi.init")
+    state, info = _step(key, state, objective, optimizer)
     _checks.check(jnp.isfinite(info.elbo),
                   "objective returned NaN or inf at state.params; it must return a finite ELBO")
     return state, info
@@ -125,7 +155,80 @@ def _check_trace(info, state, name):
     _scan.check_finite(elbo, state, name, info=info)
 
 
-def fit(key, objective, params, optimizer, num_steps):
+class NotConvergedWarning(UserWarning):
+    """A fit asked to check its convergence (``check_convergence=True``) whose ELBO still moves."""
+
+
+def converged(info, **kwargs):
+    """Whether a fit's ELBO trace is flat over its last window: :func:`vibook.convergence.report`.
+
+    Parameters
+    ----------
+    info : VIInfo
+        From :func:`fit` or :func:`minibatch_fit`.
+    **kwargs
+        ``window``, ``tol`` (nats) and ``z``, as in :func:`vibook.convergence.report`.
+
+    Returns
+    -------
+    vibook.convergence.Report
+        ``.converged``, and the last window's mean ELBO, its change and the noise.
+
+    Raises
+    ------
+    TypeError
+        If ``info`` is not a :class:`VIInfo`.
+    ValueError
+        If the trace is shorter than two windows or not finite.
+
+    Notes
+    -----
+    A flat trace is necessary, not sufficient: with few draws per step the
+    noise can hide a slow climb (the window is compared with the noise), and a
+    fit in badly scaled coordinates may sit far from the optimum with a flat,
+    noisy ELBO. Compare restarts, and start from
+    :func:`vibook.optimize.find_mode`.
+
+    See also
+    --------
+    vibook.convergence.check : the same, raising unless converged (for chapters).
+
+    Examples
+    --------
+    >>> import jax, jax.numpy as jnp, optax
+    >>> from vibook import families, vi
+    >>> objective = lambda key, p: -jnp.sum((p.loc - 1.0) ** 2)
+    >>> state, info = vi.fit(jax.random.key(0), objective, families.normal.init(0.0, 1.0),
+    ...                      optax.adam(0.1), 300)
+    >>> vi.converged(info).converged
+    True
+    """
+    _checks.state(info, VIInfo, "vibook.vi.fit", name="info")
+    return convergence.report(info, objective="elbo", **kwargs)
+
+
+def _warn_unless_converged(info, check_convergence, name):
+    if check_convergence is False or check_convergence is None:
+        return
+    if check_convergence is True:
+        kwargs = {}
+    elif isinstance(check_convergence, dict):
+        kwargs = check_convergence
+    else:
+        raise TypeError("check_convergence must be True, False or a dict of "
+                        "vibook.convergence.report arguments (window, tol, z), got "
+                        f"{type(check_convergence).__name__}")
+    try:
+        report = convergence.report(info, objective="elbo", **kwargs)
+    except ValueError as err:
+        raise ValueError(f"check_convergence: {err}") from None
+    if not report.converged:
+        warnings.warn(f"{name}: the ELBO has not converged ({report}). Run more steps, "
+                      "start from vibook.optimize.find_mode, or lower the learning rate.",
+                      NotConvergedWarning, stacklevel=3)
+
+
+def fit(key, objective, params, optimizer, num_steps, *, check_convergence=False):
     """Run ``num_steps`` of :func:`step` inside one ``jax.jit``-compiled ``jax.lax.scan``.
 
     The compiled loop is cached on ``objective`` and ``optimizer``: calling
@@ -141,6 +244,11 @@ def fit(key, objective, params, optimizer, num_steps):
         The starting variational parameters.
     optimizer : optax.GradientTransformation
     num_steps : int
+    check_convergence : bool or dict
+        Opt-in: after the fit, check that the ELBO trace is flat over its last
+        window (:func:`converged`; a dict gives its ``window``, ``tol``, ``z``)
+        and warn, with :class:`NotConvergedWarning` naming the remedies,
+        unless it is. Default ``False``: no check, no warning.
 
     Returns
     -------
@@ -151,20 +259,46 @@ def fit(key, objective, params, optimizer, num_steps):
 
     Raises
     ------
+    TypeError
+        If ``objective`` is not callable as ``objective(key, params)`` (e.g. it
+        takes ``params`` alone), or ``optimizer`` is not an optax
+        ``GradientTransformation``.
     ValueError
-        If ``objective`` does not return a scalar, or not a finite one at ``params``.
+        If ``objective`` does not return a scalar, or not a finite one at
+        ``params``; if ``optimizer.init(params)`` fails for these ``params``.
     FloatingPointError
         If the ELBO estimate stops being finite later (naming the step); its
         attributes ``state`` and ``info`` hold the diverged fit, for a look at
         the trace up to that step.
+
+    See also
+    --------
+    converged : is the ELBO trace flat at the end?
+    vibook.optimize.find_mode : a start near the posterior's mass.
+    vibook.transforms.unconstrain : a model with constrained parameters, on the real line.
+
+    Examples
+    --------
+    >>> import functools, jax, jax.numpy as jnp, optax
+    >>> from vibook import elbo, families
+    >>> log_joint = lambda z: -0.5 * jnp.sum((z - 2.0) ** 2, axis=-1)   # N(2, I)
+    >>> objective = functools.partial(elbo.reparam, log_joint=log_joint,
+    ...                               family=families.normal, num_samples=8)
+    >>> state, info = fit(jax.random.key(0), objective, families.normal.init(jnp.zeros(2), 0.5),
+    ...                   optax.adam(0.05), 1000, check_convergence=True)
+    >>> loc, scale = families.normal.unpack(state.params)
+    >>> bool(jnp.allclose(loc, 2.0, atol=0.3)), bool(jnp.allclose(scale, 1.0, atol=0.3))
+    (True, True)
     """
     key = _checks.key(key)
     num_steps = _checks.positive_int(num_steps, "num_steps")
     _checks.function(objective, "objective", "objective(key, params)")
+    _checks.signature(objective, "objective", "objective(key, params)", 2)
     state = init(params, optimizer)
     state, info = _scan.run(_step, state, (), num_steps, key=key, objective=None,
                             static={"objective": objective, "optimizer": optimizer})
     _check_trace(info, state, "vibook.vi.fit")
+    _warn_unless_converged(info, check_convergence, "vibook.vi.fit")
     return state, info
 
 
@@ -201,11 +335,34 @@ def minibatch_elbo(key, params, batch, log_prior, log_lik, family, num_data, num
         :math:`N`, the size of the whole data set.
     num_samples : int
         :math:`S`, Monte Carlo draws of :math:`z`.
+
+    Raises
+    ------
+    TypeError
+        If ``log_prior`` is not callable as ``log_prior(z)`` or ``log_lik`` as
+        ``log_lik(z, batch)``, or ``family`` is not a Family.
+    ValueError
+        If ``log_prior`` does not return a scalar or ``log_lik`` one value per
+        example, ``batch``'s arrays do not share a leading axis, or the values
+        are not finite.
+
+    Examples
+    --------
+    >>> import jax, jax.numpy as jnp
+    >>> from vibook import families
+    >>> x = jnp.array([0.5, 1.5, 1.0, 2.0])
+    >>> value = minibatch_elbo(jax.random.key(0), families.normal.init(0.0, 1.0), x[:2],
+    ...                        lambda z: -0.5 * z**2, lambda z, b: -0.5 * (b - z) ** 2,
+    ...                        families.normal, num_data=4, num_samples=8)
+    >>> value.shape
+    ()
     """
     key = _checks.key(key)
     family = _checks.family(family)
     _checks.function(log_prior, "log_prior", "log_prior(z)")
+    _checks.signature(log_prior, "log_prior", "log_prior(z)", 1)
     _checks.function(log_lik, "log_lik", "log_lik(z, batch)")
+    _checks.signature(log_lik, "log_lik", "log_lik(z, batch)", 2)
     num_data = _checks.positive_int(num_data, "num_data")
     num_samples = _checks.positive_int(num_samples, "num_samples")
     size = _batch_size(batch, "batch")
@@ -247,7 +404,8 @@ def _epoch(key, state, data, *, objective, optimizer, batch_size):
                        step_keys=jax.random.split(k_sample, num_batches))
 
 
-def minibatch_fit(key, objective, params, optimizer, data, num_epochs, batch_size):
+def minibatch_fit(key, objective, params, optimizer, data, num_epochs, batch_size, *,
+                  check_convergence=False):
     """Stochastic gradient ascent on a minibatch objective: :func:`step` over shuffled minibatches.
 
     Each epoch shuffles ``data`` and takes ``N // batch_size`` steps, one per
@@ -268,6 +426,9 @@ def minibatch_fit(key, objective, params, optimizer, data, num_epochs, batch_siz
     data : pytree of arrays with a common leading axis N
         E.g. ``(x, y)``.
     num_epochs, batch_size : int
+    check_convergence : bool or dict
+        Opt-in, as in :func:`fit`: warn (:class:`NotConvergedWarning`) unless
+        the minibatch ELBO trace is flat over its last window. Default ``False``.
 
     Returns
     -------
@@ -275,9 +436,20 @@ def minibatch_fit(key, objective, params, optimizer, data, num_epochs, batch_siz
     info : VIInfo
         ``info.elbo``, shape (num_epochs * (N // batch_size),): the minibatch
         ELBO estimate at every step.
+
+    Raises
+    ------
+    TypeError
+        If ``objective`` is not callable as ``objective(key, params, batch)``.
+    ValueError
+        If ``data``'s arrays do not share a leading axis, ``batch_size`` is
+        not between 1 and N, or the objective is not finite.
+    FloatingPointError
+        If the ELBO estimate stops being finite (as in :func:`fit`).
     """
     key = _checks.key(key)
     _checks.function(objective, "objective", "objective(key, params, batch)")
+    _checks.signature(objective, "objective", "objective(key, params, batch)", 3)
     leaves = [_checks.array(a, "data") for a in jax.tree.leaves(data)]
     data = jax.tree.unflatten(jax.tree.structure(data), leaves)
     batch_size = _checks.batch_size(batch_size, _batch_size(data, "data"))
@@ -287,4 +459,11 @@ def minibatch_fit(key, objective, params, optimizer, data, num_epochs, batch_siz
     state, info = _scan.run(_epoch, state, (data,), num_epochs, key=key, objective=None,
                             static=static, epochs=True)
     _check_trace(info, state, "vibook.vi.minibatch_fit")
+    _warn_unless_converged(info, check_convergence, "vibook.vi.minibatch_fit")
     return state, info
+
+
+# Field docstrings: autodoc shows these instead of "Alias for field number N".
+VIState.params.__doc__ = "The variational parameters (a pytree, e.g. a family's params)."
+VIState.opt_state.__doc__ = "The optax optimiser's state for ``params``."
+VIInfo.elbo.__doc__ = "The objective before the step (stacked over the steps by ``fit``)."

@@ -26,6 +26,8 @@ import base64
 import hashlib
 import io
 import json
+import math
+import numbers
 from dataclasses import dataclass, field
 from html import escape
 
@@ -134,11 +136,44 @@ def slider(draw, values, *, label, alt, fmt="{:g}", initial=None, figsize=(6.4, 
     Returns
     -------
     Interactive
+
+    Raises
+    ------
+    TypeError
+        If ``draw`` is not callable as ``draw(fig, value)``, ``values`` is not
+        a sequence, ``label``, ``alt`` or ``fmt`` is not a string, or ``dpi``
+        is not an integer.
+    ValueError
+        If ``values`` is empty, ``fmt`` cannot format them, ``initial`` is not
+        among them, ``figsize`` is not two positive numbers, or ``dpi < 1``.
+
+    Examples
+    --------
+    >>> fig = slider(lambda fig, a: fig.subplots().plot([0, 1], [0, a]), [0.5, 1.0],
+    ...              label="a", alt="A line of slope a.", dpi=50)
+    >>> fig.text
+    'Interactive figure over a (a = 1): A line of slope a.'
     """
     _checks.function(draw, "draw", "draw(fig, value)")
+    _checks.signature(draw, "draw", "draw(fig, value)", 2)
+    if isinstance(values, (str, bytes)) or not hasattr(values, "__iter__"):
+        raise TypeError(f"values must be a sequence of parameter values, got {type(values).__name__}")
     values = list(values)
     if not values:
         raise ValueError("values must contain at least one parameter value")
+    if not isinstance(fmt, str):
+        raise TypeError(f"fmt must be a format string such as '{{:g}}', got {type(fmt).__name__}")
+    try:
+        [fmt.format(v) for v in values]
+    except (ValueError, TypeError, IndexError, KeyError) as err:
+        raise ValueError(f"fmt {fmt!r} cannot format the values: {err}") from None
+    if (isinstance(figsize, (str, bytes)) or not hasattr(figsize, "__len__") or len(figsize) != 2
+            or not all(isinstance(s, numbers.Real) and not isinstance(s, bool)
+                       and math.isfinite(s) and s > 0 for s in figsize)):
+        raise ValueError(f"figsize must be (width, height) in inches, two numbers > 0, "
+                         f"got {figsize!r}")
+    if dpi is not None:
+        dpi = _checks.positive_int(dpi, "dpi")
     if not isinstance(label, str) or not label.strip():
         raise TypeError(f"label must be a non-empty string, got {label!r}")
     if not isinstance(alt, str) or not alt.strip():
