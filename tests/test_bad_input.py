@@ -563,9 +563,87 @@ def _issue21_cases():
 ISSUE21_CASES = _issue21_cases()
 
 
+# --- the lead's integration: convergence, references, lda and the functions added this round ---
+def _round_cases():
+    from collections import namedtuple
+
+    from vibook import (convergence, data, diagnostics, flows, lda, marginal, mcmc,
+                        references)
+
+    V, T = ValueError, TypeError
+    flat = np.ones(40)
+    Info = namedtuple("Info", "loss_x")
+    lam = jnp.ones((2, 3))
+    good = lda.corpus([[1, 0, 2], [0, 3, 0]])
+    state = lda.init(KEY, 2, 3)
+    cavi = lda.cavi_init(KEY, good, 2, 3)
+    planar = flows.planar(2, 2)
+    p_params = planar.init(KEY)
+    log_joint2 = lambda z: -0.5 * jnp.sum(z**2, axis=-1)                # noqa: E731
+    lw = jax.random.normal(KEY, (100,))
+    return [
+        Case("convergence.report: NaN in the trace", lambda: convergence.report(np.r_[flat, NAN]), V, "trace"),
+        Case("convergence.report: 3-D trace", lambda: convergence.report(np.ones((4, 4, 4))), V, "trace"),
+        Case("convergence.report: complex trace", lambda: convergence.report(flat + 1j), T, "trace"),
+        Case("convergence.report: window too long", lambda: convergence.report(flat, window=30), V, "window"),
+        Case("convergence.report: Info without the field",
+             lambda: convergence.report(Info(flat), objective="elbo"), V, "objective"),
+        Case("convergence.check: negative tol", lambda: convergence.check(flat, tol=-1.0), V, "tol"),
+        Case("references.load: unknown name", lambda: references.load("no_such_run"), V, "name"),
+        Case("references.load: not an identifier", lambda: references.load("../x"), V, "name"),
+        Case("references.save: reserved array name",
+             lambda: references.save("x", script="s", _meta=1), V, "_meta"),
+        Case("data.bar_topics: size 0", lambda: data.bar_topics(0), V, "size"),
+        Case("data.bars: key batch", lambda: data.bars(KEYS, 10), T, "single key"),
+        Case("data.bars: no documents", lambda: data.bars(KEY, 0), V, "num_docs"),
+        Case("diagnostics.psis_ess: NaN weights", lambda: diagnostics.psis_ess(lw.at[3].set(NAN)), V,
+             "smoothed_log_weights"),
+        Case("diagnostics.psis_mcse: values of another length",
+             lambda: diagnostics.psis_mcse(lw, jnp.ones(99)), V, "values"),
+        Case("marginal.self_normalised: values of another length",
+             lambda: marginal.self_normalised(lw, jnp.ones(99)), V, "values"),
+        Case("marginal.self_normalised: log_w a string", lambda: marginal.self_normalised("w", jnp.ones(3)), T,
+             "log_w"),
+        Case("mcmc.dispersed_starts: negative scale",
+             lambda: mcmc.dispersed_starts(KEY, 4, jnp.zeros(2), scale=-1.0), V, "scale"),
+        Case("mcmc.ebfmi: one chain's energy as a matrix", lambda: mcmc.ebfmi(jnp.ones((2, 3, 4))), V, "energy"),
+        Case("mcmc.ess_bulk: one chain", lambda: mcmc.ess_bulk(jnp.ones((1, 50, 2))), V, "draws"),
+        Case("mcmc.ess_tail: one chain", lambda: mcmc.ess_tail(jnp.ones((1, 50, 2))), V, "draws"),
+        Case("flows.reparam_elbo: key batch",
+             lambda: flows.reparam_elbo(KEYS, p_params, log_joint2, planar), T, "single key"),
+        Case("flows.reparam_elbo: num_samples 0",
+             lambda: flows.reparam_elbo(KEY, p_params, log_joint2, planar, 0), V, "num_samples"),
+        Case("lda.corpus: negative count", lambda: lda.corpus([[1, -1, 0]]), V, "nonnegative"),
+        Case("lda.corpus: non-integer count", lambda: lda.corpus([[1.5, 0, 0]]), V, "integer"),
+        Case("lda.corpus: empty document", lambda: lda.corpus([[1, 0, 0], [0, 0, 0]]), V, "empty"),
+        Case("lda.to_csr: num_words 0", lambda: lda.to_csr(good, 0), V, "num_words"),
+        Case("lda.local_step: vocabulary mismatch", lambda: lda.local_step(jnp.ones((2, 2)), good, 1.0), V,
+             "vocabulary"),
+        Case("lda.local_step: counts not a Corpus", lambda: lda.local_step(lam, np.array([[1, 0, 2]]), 1.0), T,
+             "corpus"),
+        Case("lda.heldout_bound: alpha 0", lambda: lda.heldout_bound(lam, good, 0.0), V, "alpha"),
+        Case("lda.perplexity: negative local_tol", lambda: lda.perplexity(lam, good, 1.0, local_tol=-1.0), V,
+             "local_tol"),
+        Case("lda.elbo: eta 0", lambda: lda.elbo(lam, jnp.ones((2, 2)), good, 1.0, 0.0), V, "eta"),
+        Case("lda.init: key batch", lambda: lda.init(KEYS, 2, 3), T, "single key"),
+        Case("lda.step: kappa 0.5", lambda: lda.step(state, good, 2, 1.0, 0.1, kappa=0.5), V, "kappa"),
+        Case("lda.step: a CAVI state", lambda: lda.step(cavi, good, 2, 1.0, 0.1), T, "LDAState"),
+        Case("lda.fit: batch_size above N", lambda: lda.fit(KEY, good, state, 2, 3, 1.0, 0.1), V, "batch_size"),
+        Case("lda.cavi_init: num_topics 0", lambda: lda.cavi_init(KEY, good, 0, 3), V, "num_topics"),
+        Case("lda.cavi_step: gamma of another size",
+             lambda: lda.cavi_step(lda.CAVIState(lam, jnp.ones((5, 2))), good, 1.0, 0.1), V, "state.gamma"),
+        Case("lda.cavi_fit: eta negative", lambda: lda.cavi_fit(good, cavi, 2, 1.0, -0.1), V, "eta"),
+        Case("lda.match_topics: shapes differ",
+             lambda: lda.match_topics(jnp.ones((2, 3)), jnp.ones((3, 3))), V, "true"),
+    ]
+
+
+ROUND_CASES = _round_cases()
+
+
 # --- the test -------------------------------------------------------------------------------
 
-ALL_CASES = CASES + H1A_CASES + H1B_CASES + WIDGETS_CASES + ISSUE21_CASES
+ALL_CASES = CASES + H1A_CASES + H1B_CASES + WIDGETS_CASES + ISSUE21_CASES + ROUND_CASES
 
 
 @pytest.mark.parametrize("case", ALL_CASES, ids=[c.id for c in ALL_CASES])
@@ -579,7 +657,7 @@ def test_bad_input_names_the_argument(case):
 API = pathlib.Path(__file__).parents[1] / "appendix" / "api.md"
 
 # Public names that take no argument a reader could get wrong.
-NO_ARGUMENTS = {"data.old_faithful", "data.eight_schools", "device.describe",
+NO_ARGUMENTS = {"data.old_faithful", "references.available", "data.eight_schools", "device.describe",
                 "device.cache_dir", "plotting.use_style", "report.Shown",
                 "widgets.Interactive",     # made by widgets.slider, not by readers
                 "vi.NotConvergedWarning"}  # raised by vi.fit, not called by readers
