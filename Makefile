@@ -59,8 +59,10 @@ test: $(BIN)/.installed
 	done; \
 	echo "make test: all stages passed ($(STAGES))"
 
+# The unit tests, and every docstring example of the package run as a doctest.
 unit: $(BIN)/.installed
 	$(BIN)/python -m pytest tests --ignore=tests/site
+	$(BIN)/python -m pytest --doctest-modules vibook -p no:cacheprovider
 
 # Two notebooks at a time (pytest-xdist), each whole on one worker (loadfile):
 # a kernel runs one notebook's cells in order, and the stored outputs do not
