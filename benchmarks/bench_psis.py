@@ -9,7 +9,7 @@ about 1/2. Equal results: :math:`\\hat k` and every smoothed weight agree to
 errors, the weights' measured against the largest weight).
 
 ``nuts_vs_vi``: chapter 9's ground truth against its approximation on the
-logistic regression of chapter 7 (426 × 31): ``mcmc.nuts`` (BlackJAX, 4
+logistic regression of chapter 7 (427 × 31): ``mcmc.nuts`` (BlackJAX, 4
 chains, 400 warm-up and 500 kept draws each) against a full-rank ``vi.fit``
 (2000 Adam steps, 8 draws per step). ``ratio = NUTS seconds / VI seconds``.
 They are different algorithms, so "equal" means they give the same answer:

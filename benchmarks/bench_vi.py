@@ -1,6 +1,6 @@
 """Autodiff VI and minibatch SVI against NumPyro SVI, on Bayesian logistic regression.
 
-The model is chapter 7's: the breast-cancer training set (426 × 30, plus an
+The model is chapter 7's: the breast-cancer training set (427 × 30, plus an
 intercept), weights :math:`w \\sim \\mathcal N(0, I_{31})`, labels
 :math:`y_i \\sim \\mathrm{Bernoulli}(\\sigma(x_i^\\top w))`. Both sides fit a
 mean-field Gaussian (NumPyro: ``AutoNormal``; vibook: ``families.normal``,
