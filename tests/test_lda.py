@@ -210,3 +210,14 @@ def test_stored_batch_cavi_run_matches_a_rerun_of_its_first_sweep():
         np.testing.assert_allclose(lda.perplexity(lam, test, 1.0), run["perplexity"][sweep - 1],
                                    rtol=1e-4)
     assert np.all(np.diff(run["elbo"]) >= 0)
+
+
+@pytest.mark.parametrize("tau", [0.0, 0.5])
+def test_step_and_fit_reject_tau_below_one(bars, tau):
+    # tau < 1 gives rho_0 = tau**-kappa > 1, a step that extrapolates past lambda-hat
+    state = lda.init(jax.random.key(0), K, V)
+    batch = data.Corpus(bars.corpus.ids[:10], bars.corpus.counts[:10])
+    with pytest.raises(ValueError, match="tau"):
+        lda.step(state, batch, 2000, 0.5, 0.1, tau=tau)
+    with pytest.raises(ValueError, match="tau"):
+        lda.fit(jax.random.key(1), batch, state, 1, 5, 0.5, 0.1, tau=tau)

@@ -130,7 +130,7 @@ def test_diverging_fit_names_the_step():
         svi.fit(jax.random.key(1), x, bad, 1, 10, 5.0)
 
 
-@pytest.mark.parametrize("tau, kappa, name", [(0.0, 0.7, "tau"), (-1.0, 0.7, "tau"),
+@pytest.mark.parametrize("tau, kappa, name", [(0.0, 0.7, "tau"), (-1.0, 0.7, "tau"), (0.5, 0.7, "tau"),
                                               (1.0, 0.0, "kappa"), (1.0, -0.5, "kappa"),
                                               (1.0, 0.5, "kappa"), (1.0, 1.2, "kappa")])
 def test_bad_schedule(tau, kappa, name):

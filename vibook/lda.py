@@ -519,7 +519,7 @@ def step(state, batch, num_docs, alpha, eta, tau=1.0, kappa=0.7, num_local_steps
     alpha, eta : float
         Priors :math:`\alpha, \eta > 0`.
     tau, kappa : float
-        ``tau > 0``, ``kappa`` in (0.5, 1].
+        ``tau >= 1`` (so that :math:`\rho_0 \le 1`), ``kappa`` in (0.5, 1].
     num_local_steps, local_tol : see :func:`local_step`.
 
     Returns

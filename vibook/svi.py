@@ -13,7 +13,7 @@ towards them:
 
 :math:`\hat\eta - \eta` is the *natural gradient* of the ELBO, so this is
 stochastic natural-gradient ascent; with :math:`\kappa \in (0.5, 1]` and
-:math:`\tau > 0` the steps satisfy the Robbins–Monro conditions.
+:math:`\tau \ge 1` the steps satisfy the Robbins–Monro conditions.
 
 The module follows the algorithm contract: :func:`init`, :func:`step` (one
 minibatch; deterministic given the batch) and :func:`fit` (shuffled epochs in
@@ -67,6 +67,9 @@ class SVIInfo(NamedTuple):
 
 def _check_schedule(tau, kappa):
     _checks.positive(tau, "tau")
+    if _checks.is_concrete(tau) and float(tau) < 1.0:
+        raise ValueError("tau must be >= 1: the first step is rho_0 = tau**(-kappa), and tau < 1 "
+                         f"gives rho_0 > 1, a step that extrapolates, got tau={tau}")
     _checks.positive(kappa, "kappa")
     if _checks.is_concrete(kappa) and not 0.5 < float(kappa) <= 1.0:
         raise ValueError("kappa must lie in (0.5, 1] for the Robbins-Monro conditions, "
@@ -77,7 +80,7 @@ def step_size(t, tau, kappa):
     r""":math:`\rho_t = (t + \tau)^{-\kappa}` for steps :math:`t = 0, 1, 2, \dots`
     (Hoffman et al. 2013, eq. 26).
 
-    For :math:`\kappa \in (0.5, 1]` and :math:`\tau > 0`,
+    For :math:`\kappa \in (0.5, 1]` and :math:`\tau \ge 1` (so that :math:`\rho_0 \le 1`),
     :math:`\sum_t \rho_t = \infty` and :math:`\sum_t \rho_t^2 < \infty`
     (Robbins & Monro 1951). ``tau = 1, kappa = 1`` gives :math:`\rho_t = 1/(t + 1)`:
     1, 1/2, 1/3, ... ``t`` may be an array of steps (each :math:`\ge 0`).
@@ -191,7 +194,7 @@ def step(state, x_batch, num_data, prior_scale, tau=1.0, kappa=0.7):
     prior_scale : float
         :math:`\sigma > 0`.
     tau, kappa : float
-        The schedule :math:`\rho_t = (t + \tau)^{-\kappa}`; ``tau > 0``, ``kappa`` in (0.5, 1].
+        The schedule :math:`\rho_t = (t + \tau)^{-\kappa}`; ``tau >= 1`` (so that :math:`\rho_0 \le 1`), ``kappa`` in (0.5, 1].
 
     Returns
     -------
@@ -228,7 +231,7 @@ def fit(key, x, state, num_epochs, batch_size, prior_scale, tau=1.0, kappa=0.7):
     prior_scale : float
         :math:`\sigma > 0`.
     tau, kappa : float
-        The schedule :math:`\rho_t = (t + \tau)^{-\kappa}`; ``tau > 0``, ``kappa`` in (0.5, 1].
+        The schedule :math:`\rho_t = (t + \tau)^{-\kappa}`; ``tau >= 1`` (so that :math:`\rho_0 \le 1`), ``kappa`` in (0.5, 1].
 
     Returns
     -------
