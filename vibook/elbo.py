@@ -102,8 +102,8 @@ def reparam(key, params, log_joint, family, num_samples=1):
     ------
     TypeError
         If ``key`` is not one PRNG key, ``family`` not a Family, or
-        ``log_joint`` not callable as ``log_joint(z)`` (e.g. ``log_joint(z, x)``
-        with the data not fixed).
+        ``log_joint`` not callable as ``log_joint(z)``, for example
+        ``log_joint(z, x)`` when the data are not fixed.
     ValueError
         If ``log_joint`` returns a shape other than ``(S,)`` (e.g. the sum over
         the draws) or NaN/inf; under ``jit`` the values are checked on the
@@ -117,7 +117,7 @@ def reparam(key, params, log_joint, family, num_samples=1):
 
     See also
     --------
-    reparam_entropy, reparam_kl : the same gradient, with a closed-form term.
+    reparam_entropy, reparam_kl : the same gradient; one term in closed form.
     vibook.vi.fit : maximise it.
 
     Examples

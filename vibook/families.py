@@ -470,7 +470,7 @@ for _cls, _docs in {
         NormalParams: {"loc": "The mean, () or (D,).",
                        "raw_scale": "``inverse_softplus(scale)``, the shape of loc."},
         FullRankParams: {"loc": "The mean, (D,).",
-                         "raw_tril": "(D, D): L's strict lower triangle, and "
+                         "raw_tril": "L's strict lower triangle, shape (D, D), and "
                                      "``inverse_softplus`` of its diagonal."},
         ExponentialParams: {"raw_rate": "``inverse_softplus(rate)``, () or (D,)."}}.items():
     for _field, _doc in _docs.items():

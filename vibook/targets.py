@@ -255,13 +255,17 @@ def kl(log_q, log_p, g):
     ValueError
         If ``log_q`` or ``log_p`` does not have the grid's shape, or holds NaN or ``+inf``.
 
+    Notes
+    -----
+    :func:`vibook.divergences.kl_grid` is the 1-D counterpart, with other
+    conventions: ``kl_grid(log_p, log_q, grid)`` takes the arguments in the
+    other order, renormalises *both* densities on an array grid, and returns
+    :math:`\mathrm{KL}(p\|q)`; this function returns :math:`\mathrm{KL}(q\|p)`
+    with only :math:`\tilde p` renormalised.
+
     See also
     --------
-    vibook.divergences.kl_grid : the 1-D counterpart. Note its other
-        conventions: ``kl_grid(log_p, log_q, grid)`` takes the arguments in the
-        other order, renormalises *both* densities on an array grid, and
-        returns :math:`\mathrm{KL}(p\|q)`; this function returns
-        :math:`\mathrm{KL}(q\|p)` with only :math:`\tilde p` renormalised.
+    vibook.divergences.kl_grid : the 1-D counterpart (see Notes).
 
     Examples
     --------

@@ -397,8 +397,9 @@ class Unconstrained(NamedTuple):
     log_joint : callable
         ``log_joint(u) -> (S,)`` for a batch ``u`` of shape ``(S, D)``: the same,
         batched, for :mod:`vibook.elbo` and :func:`vibook.vi.fit`.
-    init : Array, shape (D,)
-        The flat unconstrained start, the inverse transform of ``init``.
+    init : Array
+        The flat unconstrained start, of shape ``(D,)``: the inverse transform
+        of ``init``.
     constrain : callable
         ``constrain(u)``: flat ``u`` of shape ``(..., D)`` to the dict (pytree)
         of constrained values, each with the leading axes ``...``; maps draws
