@@ -52,7 +52,8 @@ test: $(BIN)/.installed
 	for stage in $(STAGES); do \
 		$(MAKE) --no-print-directory $$stage 2>&1 | tee .test-logs/$$stage.log; \
 		if [ $${PIPESTATUS[0]} -ne 0 ]; then \
-			why=$$(grep -E '(failed|error|Error|ERROR)' .test-logs/$$stage.log | tail -n 1); \
+			why=$$(grep -E '^=+ .*(failed|error|passed).* =+$$' .test-logs/$$stage.log | tail -n 1); \
+			why=$${why:-$$(grep -E '(failed|error|Error|ERROR)' .test-logs/$$stage.log | tail -n 1)}; \
 			echo "make test: FAILED at stage '$$stage' (rerun: make $$stage; log: .test-logs/$$stage.log): $${why:-see the log}"; \
 			exit 1; \
 		fi; \

@@ -394,10 +394,12 @@ def reparam_elbo(key, params, log_joint, flow, num_samples=1):
 
     .. math::
 
-        \hat{\mathcal L} = \frac1S \sum_{s=1}^S \Big[\log p(z_s, x)
-        - \log \mathcal N(x_{0,s}; \mu, \operatorname{diag}\sigma^2)
-        + \sum_{k=1}^K \log\Big|\det \frac{\partial T_k}{\partial x_{k-1}}
+        \begin{aligned}
+        \hat{\mathcal L} = \frac1S \sum_{s=1}^S \Big[ &\log p(z_s, x)
+        - \log \mathcal N(x_{0,s}; \mu, \operatorname{diag}\sigma^2) \\
+        &+ \sum_{k=1}^K \log\Big|\det \frac{\partial T_k}{\partial x_{k-1}}
         \Big|_{x_{k-1,s}}\Big],
+        \end{aligned}
 
     with :math:`x_{0,s} = \mu + \sigma \odot \epsilon_s` and :math:`z_s =
     x_{K,s}`: the log-determinants are collected while the draw is pushed

@@ -343,9 +343,11 @@ def heldout_bound(lam, corpus, alpha, num_local_steps=100, local_tol=1e-3):
 
     .. math::
 
-        \frac{1}{\sum_d n_d} \sum_d \Big( \sum_w n_{dw} \log \sum_k
-        e^{E[\log\theta_{dk}] + E[\log\beta_{kw}]}
-        + E_q[\log p(\theta_d \mid \alpha)] - E_q[\log q(\theta_d)] \Big),
+        \begin{aligned}
+        &\frac{1}{\sum_d n_d} \sum_d \Big( \sum_w n_{dw} \log \sum_k
+        e^{E[\log\theta_{dk}] + E[\log\beta_{kw}]} \\
+        &\qquad + E_q[\log p(\theta_d \mid \alpha)] - E_q[\log q(\theta_d)] \Big),
+        \end{aligned}
 
     a lower bound on :math:`\frac{1}{\sum_d n_d}\sum_d E_{q(\beta)}[\log p(w_d
     \mid \beta, \alpha)]` (Hoffman, Blei & Bach 2010, §3). On documents the
