@@ -84,7 +84,7 @@ browser: $(BIN)/.installed
 # One chapter in JupyterLab, started from .venv, in the same headless Chromium.
 test-lab: $(BIN)/.installed
 	@test -x "$(CHROMIUM)" || { echo "Chromium not found at $(CHROMIUM): apt-get install chromium (see .ci/run)"; exit 1; }
-	$(BIN)/python -m pytest tests/site/test_lab.py
+	$(BIN)/python -m pytest tests/site/test_lab.py tests/site/test_lab_refs.py
 
 # The PDF edition: the single-page build, printed by Chromium (see scripts/pdf.py).
 pdf: $(BIN)/.installed
