@@ -17,7 +17,7 @@ export PYTHONHASHSEED := 0
 # and without AVX-512. NUTS and flow training amplify last-bit differences.
 export XLA_FLAGS ?= --xla_cpu_max_isa=AVX2
 
-.PHONY: references book lab test unit nbval site browser test-lab pdf test-pdf execute bench clean help
+.PHONY: references book lab test unit unit64 nbval site browser test-lab pdf test-pdf execute bench clean help
 
 help:
 	@echo "make book     build the website into _build/html (sets up .venv first)"
@@ -46,7 +46,7 @@ lab: $(BIN)/.installed
 # The stages one after another, each logged to .test-logs/STAGE.log; the last
 # line says which stage failed and why (its test runner's summary line), so a
 # reader on an unusual machine can report it in one line.
-STAGES := unit nbval site browser test-lab test-pdf
+STAGES := unit unit64 nbval site browser test-lab test-pdf
 test: $(BIN)/.installed
 	@mkdir -p .test-logs; \
 	for stage in $(STAGES); do \
@@ -64,6 +64,14 @@ test: $(BIN)/.installed
 unit: $(BIN)/.installed
 	$(BIN)/python -m pytest tests --ignore=tests/site
 	$(BIN)/python -m pytest --doctest-modules vibook -p no:cacheprovider
+
+# The unit tests once more with jax_enable_x64: the package works in float64 too.
+# Tests of float32 behaviour itself (marked float32) and the reruns of stored
+# float32 reference runs are left out.
+unit64: $(BIN)/.installed
+	JAX_ENABLE_X64=1 $(BIN)/python -m pytest tests --ignore=tests/site -m "not float32" \
+		--ignore=tests/test_references_ch09.py --ignore=tests/test_references_ch10.py \
+		-p no:cacheprovider -q
 
 # Two notebooks at a time (pytest-xdist), each whole on one worker (loadfile):
 # a kernel runs one notebook's cells in order, and the stored outputs do not

@@ -45,7 +45,8 @@ def _h2_cases():
     fr = families.full_rank_normal
     fr_params = fr.init(jnp.zeros(2))
     log_joint = lambda z: ex.log_joint(z, x)                            # noqa: E731
-    summed = lambda z: jnp.sum(ex.log_joint(z, x))                      # sums over the draws
+    per_dim = lambda z: jnp.stack([z, -z])                              # two values for one draw
+    batched = lambda z: z[:, 0]                                         # the old batched convention
     nan_out = lambda z: jnp.full(z.shape[:1], NAN)                      # noqa: E731
     normal2 = lambda z: -0.5 * jnp.sum(z**2, axis=-1)                   # noqa: E731
     grid = jnp.linspace(-6.0, 6.0, 101)
@@ -120,11 +121,17 @@ def _h2_cases():
         Case("elbo.reparam: key batch", lambda: elbo.reparam(KEYS, exp_params, log_joint, families.exponential), T, "key must be a single key"),
         Case("elbo.reparam: family a string", lambda: elbo.reparam(KEY, exp_params, log_joint, "exponential"), T, "family must be a vibook.families.Family"),
         Case("elbo.reparam: family the module", lambda: elbo.reparam(KEY, exp_params, log_joint, families), T, "family"),
-        Case("elbo.reparam: log_joint sums over the draws", lambda: elbo.reparam(KEY, exp_params, summed, families.exponential, num_samples=8), V, r"log_joint must return shape \(8,\)"),
+        Case("elbo.reparam: log_joint returns a vector per draw", lambda: elbo.reparam(KEY, exp_params, per_dim, families.exponential, num_samples=8), V, r"log_joint must take ONE draw .* returned shape \(2,\)"),
+        Case("elbo.reparam: log_joint written for a batch of draws", lambda: elbo.reparam(KEY, n_params, batched, families.normal, num_samples=8), T, r"log_joint must take ONE draw z \(here of shape \(2,\)\)"),
+        Case("elbo.reparam: log_joint of a dict, loc an array", lambda: elbo.reparam(KEY, n_params, lambda z: z["a"], families.normal, num_samples=8), T, "log_joint must take ONE draw"),
+        Case("families.normal.init: scale dict with other keys", lambda: families.normal.init({"a": 0.0}, {"b": 1.0}), V, "scale must be a scalar or a dict with loc's keys"),
+        Case("families.normal.init: empty dict", lambda: families.normal.init({}, 1.0), V, "loc must not be an empty dict"),
+        Case("families.normal.log_prob: z an array, loc a dict", lambda: families.normal.log_prob(families.normal.init({"a": 0.0}, 1.0), jnp.zeros(3)), V, "z must be a dict with loc's keys"),
+        Case("families.full_rank_normal.init: dict loc, wrong scale_tril", lambda: families.full_rank_normal.init({"a": jnp.zeros(2)}, jnp.eye(3)), V, "scale_tril"),
         Case("elbo.reparam: log_joint returns NaN", lambda: elbo.reparam(KEY, exp_params, nan_out, families.exponential, num_samples=8), V, "log_joint returned NaN"),
         Case("elbo.reparam: num_samples = 0", lambda: elbo.reparam(KEY, exp_params, log_joint, families.exponential, num_samples=0), V, "num_samples"),
         Case("elbo.reparam: NaN params", lambda: elbo.reparam(KEY, families.ExponentialParams(jnp.array(NAN)), log_joint, families.exponential), V, "params"),
-        Case("elbo.reparam_entropy: log_joint sums", lambda: elbo.reparam_entropy(KEY, exp_params, summed, families.exponential, num_samples=4), V, "log_joint"),
+        Case("elbo.reparam_entropy: log_joint per dimension", lambda: elbo.reparam_entropy(KEY, exp_params, per_dim, families.exponential, num_samples=4), V, "log_joint"),
         Case("elbo.reparam_kl: kl_to_prior per draw", lambda: elbo.reparam_kl(KEY, exp_params, log_joint, lambda p: jnp.zeros(4), families.exponential, num_samples=4), V, "kl_to_prior"),
         Case("elbo.reparam_kl: log_likelihood not callable", lambda: elbo.reparam_kl(KEY, exp_params, 1.0, lambda p: 0.0, families.exponential), T, "log_likelihood"),
         Case("elbo.score_function: unknown baseline", lambda: elbo.score_function(KEY, exp_params, log_joint, families.exponential, num_samples=4, baseline="median"), V, "baseline"),
@@ -133,12 +140,13 @@ def _h2_cases():
         Case("elbo.renyi: NaN alpha", lambda: elbo.renyi(KEY, exp_params, log_joint, families.exponential, NAN), V, "alpha"),
         # marginal
         Case("marginal.trapezoid_weights: decreasing grid", lambda: marginal.trapezoid_weights(grid[::-1]), V, "grid"),
-        Case("marginal.trapezoid: log_f sums over the grid", lambda: marginal.trapezoid(lambda z: jnp.sum(-z**2), grid), V, "log_f"),
+        Case("marginal.trapezoid: log_f returns two values per point", lambda: marginal.trapezoid(lambda z: jnp.stack([-z**2, z]), grid), V, "log_f must take ONE draw"),
+        Case("marginal.trapezoid: log_f written for the whole grid", lambda: marginal.trapezoid(lambda z: -z[1:] ** 2, grid), T, "log_f must take ONE draw"),
         Case("marginal.trapezoid: grid too narrow", lambda: marginal.trapezoid(lambda z: -0.5 * z**2, jnp.linspace(-1, 1, 11)), V, "grid"),
         Case("marginal.from_log_weights: NaN", lambda: marginal.from_log_weights(log_w.at[3].set(NAN)), V, "log_w"),
         Case("marginal.from_log_weights: a string", lambda: marginal.from_log_weights("w"), T, "log_w"),
         Case("marginal.importance_sampling: key batch", lambda: marginal.importance_sampling(KEYS, normal2, prior, normal2, 10), T, "key"),
-        Case("marginal.importance_sampling: log_joint sums", lambda: marginal.importance_sampling(KEY, lambda z: jnp.sum(-z**2), prior, lambda z: -z**2, 10), V, "log_joint"),
+        Case("marginal.importance_sampling: log_joint per dimension", lambda: marginal.importance_sampling(KEY, lambda z: jnp.stack([-z**2, z]), prior, lambda z: -z**2, 10), V, "log_joint must take ONE draw"),
         Case("marginal.importance_sampling: too few draws", lambda: marginal.importance_sampling(KEY, lambda z: -z**2, lambda k, n: jnp.zeros(3), lambda z: -z**2, 10), V, "sample_proposal"),
         Case("marginal.naive_monte_carlo: NaN likelihood", lambda: marginal.naive_monte_carlo(KEY, nan_out, prior, 10), V, "log_likelihood returned NaN"),
         Case("marginal.naive_monte_carlo: num_samples = 1", lambda: marginal.naive_monte_carlo(KEY, lambda z: -z**2, prior, 1), V, "num_samples"),
@@ -146,7 +154,7 @@ def _h2_cases():
         Case("divergences.kl_normal: scale 0", lambda: divergences.kl_normal(0.0, 1.0, 0.0, 0.0), V, "scale_q"),
         Case("divergences.kl_normal: shapes differ", lambda: divergences.kl_normal(jnp.zeros(2), 1.0, 0.0, 1.0), V, "shape"),
         Case("divergences.kl_exponential: rate < 0", lambda: divergences.kl_exponential(-1.0, 1.0), V, "rate_p"),
-        Case("divergences.kl_monte_carlo: log_p sums", lambda: divergences.kl_monte_carlo(KEY, prior, lambda z: jnp.sum(-z**2), lambda z: -z**2, 10), V, "log_p"),
+        Case("divergences.kl_monte_carlo: log_p per dimension", lambda: divergences.kl_monte_carlo(KEY, prior, lambda z: jnp.stack([-z**2, z]), lambda z: -z**2, 10), V, "log_p must take ONE draw"),
         Case("divergences.kl_monte_carlo: num_samples = 1", lambda: divergences.kl_monte_carlo(KEY, prior, normal2, normal2, 1), V, "num_samples"),
         Case("divergences.kl_grid: NaN log_p", lambda: divergences.kl_grid(jnp.full(101, NAN), -grid**2, grid), V, "log_p"),
         Case("divergences.kl_grid: log_q off the grid", lambda: divergences.kl_grid(-grid**2, jnp.zeros(5), grid), V, "log_q"),

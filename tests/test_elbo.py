@@ -202,8 +202,10 @@ def test_bounds_bad_input():
         elbo.importance_weighted(KEY, params, log_joint, families.exponential, num_samples=0)
     with pytest.raises(TypeError, match="log_joint"):
         elbo.importance_weighted(KEY, params, "p", families.exponential, num_samples=3)
-    with pytest.raises(ValueError, match="one value per draw"):
-        elbo.renyi(KEY, params, lambda z: jnp.zeros(()), families.exponential, 0.5, num_samples=4)
+    with pytest.raises(ValueError, match="return a scalar"):
+        elbo.renyi(KEY, params, lambda z: jnp.zeros(2), families.exponential, 0.5, num_samples=4)
+    with pytest.raises(TypeError, match="ONE draw"):
+        elbo.renyi(KEY, params, lambda z: z[:, 0], families.exponential, 0.5, num_samples=4)
 
 
 # --- issue 21, bug 2: full-rank VI in float32 with an ill-conditioned Cholesky factor ---------

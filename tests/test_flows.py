@@ -246,7 +246,9 @@ def test_reparam_elbo_bad_input():
         from vibook import families
         flows.reparam_elbo(KEY, families.normal.init(0.0, 1.0), log_joint, families.normal, 4)
     with pytest.raises(ValueError, match="log_joint"):
-        flows.reparam_elbo(KEY, params, lambda z: jnp.sum(z), family, 4)
+        flows.reparam_elbo(KEY, params, lambda z: -0.5 * z**2, family, 4)
+    with pytest.raises(TypeError, match="ONE draw"):
+        flows.reparam_elbo(KEY, params, lambda z: z[:, 0], family, 4)
     with pytest.raises(ValueError, match="num_samples"):
         flows.reparam_elbo(KEY, params, log_joint, family, 0)
     with pytest.raises(TypeError, match="key"):

@@ -473,3 +473,65 @@ def user_output(value, name, usage, shape=None, allow_neg_inf=False, hint=""):
     what = "NaN or +inf" if allow_neg_inf else "NaN or inf"
     check(_all_ok(out, allow_neg_inf), f"{name} returned {what} when called as {usage}")
     return out
+
+
+def _describe(tree):
+    """A pytree's shapes for a message: ``(2,)`` for an array, ``{'a': (), 'b': (3,)}`` for a dict."""
+    shapes = jax.tree_util.tree_map(lambda a: tuple(jnp.shape(a)), tree)
+    return str(shapes)
+
+
+def per_draw(fn, name, z, allow_neg_inf=False):
+    r"""Evaluate the user's log density ``fn`` at every draw of ``z``: the book's one convention.
+
+    Every log density a user passes to vibook (``log_joint``, ``log_density``,
+    ``log_f``, ``log_p``, ...) takes **one** value ``z`` of the latent
+    variables (an array of the event shape, or a pytree such as a dict) and
+    returns a scalar; vibook maps it over draws with :func:`jax.vmap`.
+
+    Parameters
+    ----------
+    fn : callable
+        ``fn(z) -> ()`` for one draw.
+    name : str
+        The argument's name, for messages.
+    z : pytree
+        The draws: every leaf has the same leading axis ``S``.
+    allow_neg_inf : bool
+        Accept ``-inf`` (outside the support).
+
+    Returns
+    -------
+    Array of shape ``(S,)``.
+
+    Raises
+    ------
+    TypeError
+        If ``fn`` fails on one draw, e.g. a function written for a batch of
+        draws that indexes ``z[:, j]`` (the message says which convention is
+        expected and quotes the error).
+    ValueError
+        If ``fn`` returns anything but a scalar for one draw (e.g. the
+        per-dimension terms, not their sum), or NaN/``+inf`` at a draw.
+    """
+    leaves = jax.tree_util.tree_leaves(z)
+    n = jnp.shape(leaves[0])[0]
+    one = jax.tree_util.tree_map(lambda a: a[0], z)
+    shape = _describe(one)
+    convention = (f"{name} must take ONE draw z (here of shape {shape}) and return a scalar; "
+                  "vibook maps it over the draws with jax.vmap")
+    try:
+        out = jax.eval_shape(fn, one)
+    except Exception as err:                       # the user's code failed on one draw
+        raise TypeError(
+            f"{convention}. Calling {name} on one draw failed with {type(err).__name__}: "
+            f"{str(err).splitlines()[0] if str(err) else ''}. A function written for a batch "
+            f"of draws of shape (S, D), e.g. indexing z[:, j], must be rewritten for one "
+            f"draw (z[j], or z[..., j] for both)") from None
+    if not hasattr(out, "shape") or tuple(out.shape) != ():
+        got = getattr(out, "shape", type(out).__name__)
+        raise ValueError(
+            f"{convention}; it returned shape {got}. Sum the log density over the event "
+            f"dimensions (e.g. jnp.sum(terms, axis=-1)) so that one draw gives one number")
+    return user_output(jax.vmap(fn)(z), name, f"{name}(z) at each of {n} draws",
+                       shape=(n,), allow_neg_inf=allow_neg_inf)

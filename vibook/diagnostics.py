@@ -25,6 +25,8 @@ right, the rank of :math:`\theta` among :math:`\theta_{1:L}` is uniform on
 
 import math
 
+from collections.abc import Mapping
+
 import jax
 import jax.numpy as jnp
 import numpy as np
@@ -367,12 +369,13 @@ def psis_mcse(smoothed_log_weights, values):
     ----------
     smoothed_log_weights : array of shape (S,)
         From :func:`psis`.
-    values : array of shape (S,) or (S, D)
-        :math:`f(z_s)`, one row per draw.
+    values : array of shape (S,) or (S, D), or a dict of them
+        :math:`f(z_s)`, one row per draw (a dict, e.g. the draws of a dict
+        model, gives a dict of standard errors).
 
     Returns
     -------
-    Array of shape () or (D,)
+    Array of shape () or (D,), or a dict of them
 
     Examples
     --------
@@ -381,6 +384,8 @@ def psis_mcse(smoothed_log_weights, values):
     >>> round(float(psis_mcse(jnp.zeros(400), f)), 2)
     0.05
     """
+    if isinstance(values, Mapping):
+        return {k: psis_mcse(smoothed_log_weights, v) for k, v in values.items()}
     lw = _checks.array(smoothed_log_weights, "smoothed_log_weights", ndim=1,
                        allow_neg_inf=True)
     f = _checks.array(values, "values", ndim=(1, 2))
@@ -400,23 +405,44 @@ def psis_expectation(log_weights, values):
     ----------
     log_weights : array of shape (S,)
         Raw log importance ratios, as for :func:`psis`.
-    values : array of shape (S,) or (S, D)
-        :math:`f(z_s)`, one row per draw.
+    values : array of shape (S,) or (S, D), or a dict of them
+        :math:`f(z_s)`, one row per draw; a dict (e.g. the draws of a dict
+        model from :mod:`vibook.families`) gives a dict of estimates.
 
     Returns
     -------
-    estimate : Array of shape () or (D,)
+    estimate : Array of shape () or (D,), or a dict of them
     khat : Array
         From :func:`psis`.
+
+    Examples
+    --------
+    >>> import jax.numpy as jnp
+    >>> draws = {"mu": jnp.arange(40.0), "tau": jnp.ones((40, 2))}
+    >>> est, khat = psis_expectation(jnp.zeros(40), draws)   # equal weights: plain means
+    >>> round(float(est["mu"]), 4), [round(v, 4) for v in est["tau"].tolist()]
+    (19.5, [1.0, 1.0])
     """
+    if isinstance(values, Mapping):
+        smoothed, khat = psis(log_weights)
+        return {k: _weighted_mean(smoothed, v) for k, v in values.items()}, khat
     lw = _log_weights(log_weights)
     f = _checks.array(values, "values", ndim=(1, 2))
     if f.shape[0] != lw.shape[0]:
         raise ValueError(f"values must have one row per log weight ({lw.shape[0]}), "
                          f"got shape {f.shape}")
     smoothed, khat = psis(lw)
+    return _weighted_mean(smoothed, f), khat
+
+
+def _weighted_mean(smoothed, values):
+    """``sum_s w_s f(z_s)`` for normalised log weights, ``values`` (S,) or (S, D)."""
+    f = _checks.array(values, "values", ndim=(1, 2))
+    if f.shape[0] != smoothed.shape[0]:
+        raise ValueError(f"values must have one row per log weight ({smoothed.shape[0]}), "
+                         f"got shape {f.shape}")
     w = jnp.exp(smoothed)                                            # (S,)
-    return (jnp.sum(w * f) if f.ndim == 1 else w @ f), khat
+    return jnp.sum(w * f) if f.ndim == 1 else w @ f
 
 
 def sbc_ranks(truth, draws):

@@ -65,14 +65,40 @@ def kl_monte_carlo(key, sample_p, log_p, log_q, num_samples):
     sample_p : callable
         ``sample_p(key, num_samples)``: that many draws from :math:`p`.
     log_p, log_q : callable
-        Normalised log densities, elementwise (or summed over event dimensions).
+        Normalised log densities of one draw, ``log_p(z) -> ()``; vibook maps
+        them over the draws.
     num_samples : int
         :math:`S`, the number of draws, ``>= 2``.
 
     Returns
     -------
     estimate, std_err : Array
-        The estimate and its standard error :math:`\mathrm{sd}/\sqrt S`.
+        The estimate and its standard error :math:`\mathrm{sd}/\sqrt S`. A
+        draw where :math:`q = 0 < p` proves :math:`\mathrm{KL} = +\infty`: the
+        estimate is then ``inf`` and its standard error 0 (not NaN).
+
+    Raises
+    ------
+    TypeError
+        If a function is not callable as shown, or ``log_p``/``log_q`` fails on
+        one draw (written for a batch).
+    ValueError
+        If ``num_samples < 2``, ``sample_p`` does not return that many draws,
+        or ``log_p``/``log_q`` does not return a scalar for one draw.
+
+    Examples
+    --------
+    >>> import jax, jax.numpy as jnp
+    >>> from jax.scipy import stats
+    >>> sample_p = lambda key, n: jax.random.normal(key, (n,))
+    >>> log_p = lambda z: stats.norm.logpdf(z)
+    >>> kl, se = kl_monte_carlo(jax.random.key(0), sample_p, log_p, log_p, 100)
+    >>> float(kl), float(se)
+    (0.0, 0.0)
+    >>> half = lambda z: jnp.where(z > 0, stats.norm.logpdf(z) + jnp.log(2.0), -jnp.inf)
+    >>> kl, se = kl_monte_carlo(jax.random.key(0), sample_p, log_p, half, 100)
+    >>> float(kl), float(se)
+    (inf, 0.0)
     """
     key = _checks.key(key)
     n = _checks.at_least_two(num_samples, "num_samples")
@@ -82,12 +108,13 @@ def kl_monte_carlo(key, sample_p, log_p, log_q, num_samples):
     z = _checks.user_output(sample_p(key, n), "sample_p",
                             f"sample_p(key, num_samples) with num_samples = {n}",
                             shape=(n, ...))                          # (S,) + event
-    usage = f"{{}}(z) for p's draws z of shape {z.shape}"
-    terms = (_checks.user_output(log_p(z), "log_p", usage.format("log_p"), shape=(n,))
+    terms = (_checks.per_draw(log_p, "log_p", z)
              # log q = -inf where q misses p's support: the KL is then +inf, correctly.
-             - _checks.user_output(log_q(z), "log_q", usage.format("log_q"), shape=(n,),
-                                   allow_neg_inf=True))                 # (S,)
-    return jnp.mean(terms), jnp.std(terms, ddof=1) / jnp.sqrt(n)
+             - _checks.per_draw(log_q, "log_q", z, allow_neg_inf=True))   # (S,)
+    estimate = jnp.mean(terms)
+    # One draw with q = 0 < p proves KL = +inf exactly: no sampling error is left.
+    std_err = jnp.where(jnp.isposinf(estimate), 0.0, jnp.std(terms, ddof=1) / jnp.sqrt(n))
+    return estimate, std_err
 
 
 def kl_grid(log_p, log_q, grid):

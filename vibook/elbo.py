@@ -27,11 +27,14 @@ Monte Carlo estimate of :math:`\mathcal L` and whose **gradient** in
 The exact ELBO of the family :math:`q = \mathrm{Exp}(\phi)` for
 :class:`vibook.models.ExponentialNormal` is its method ``elbo``.
 
-``log_joint`` is batched: it takes the draws ``z`` of shape ``(S,) + event``
-and returns ``(S,)``. A function written for one draw (the convention of
-:func:`vibook.mcmc.nuts` and :func:`vibook.optimize.find_mode`) is passed as
-``jax.vmap(log_density)``; one that also takes the data, ``log_joint(z, x)``,
-as ``lambda z: log_joint(z, x)``.
+``log_joint`` takes **one** draw ``z`` (an array of the event shape, or a
+pytree such as a dict when the family's ``loc`` is one) and returns a scalar;
+vibook maps it over the :math:`S` draws with :func:`jax.vmap`. This is the
+one convention of every log density in vibook (:func:`vibook.mcmc.nuts`,
+:func:`vibook.optimize.find_mode`, :mod:`vibook.marginal`, the flows). A
+function that also takes the data, ``log_joint(z, x)``, is passed as
+``lambda z: log_joint(z, x)``; one written for a batch (indexing ``z[:, j]``)
+raises a ``TypeError`` that says so.
 
 >>> import jax, jax.numpy as jnp
 >>> from vibook import elbo, families
@@ -65,14 +68,6 @@ def _draw(key, params, family, num_samples, fns):
     return family.sample(key, params, n)                             # (S,) + event
 
 
-def _per_draw(log_p, name, z, allow_neg_inf=False):
-    """Check a user function's output on the draws ``z``: one value per draw, shape ``(S,)``."""
-    hint = (". It must return one value per draw, not their sum: write it for a batch of "
-            f"draws, or pass jax.vmap({name}) if it takes one z")
-    return _checks.user_output(log_p, name, f"{name}(z) for z of shape {z.shape}",
-                               shape=z.shape[:1], allow_neg_inf=allow_neg_inf, hint=hint)
-
-
 def reparam(key, params, log_joint, family, num_samples=1):
     r"""Reparameterised ELBO: :math:`\frac1S\sum_s [\log p(z_s, x) - \log q_\phi(z_s)]`,
     :math:`z_s = g(\epsilon_s; \phi)`.
@@ -86,8 +81,8 @@ def reparam(key, params, log_joint, family, num_samples=1):
     params : pytree
         The family's parameters.
     log_joint : callable
-        ``log_joint(z)``: :math:`\log p(z, x)` with ``x`` fixed, one value per
-        draw: ``z`` has shape ``(S,) + event`` and the output shape ``(S,)``.
+        ``log_joint(z) -> ()``: :math:`\log p(z, x)` with ``x`` fixed, for one
+        draw ``z`` of the event shape (or pytree); vibook maps it over draws.
     family : vibook.families.Family
         E.g. ``vibook.families.normal``.
     num_samples : int
@@ -103,10 +98,11 @@ def reparam(key, params, log_joint, family, num_samples=1):
     TypeError
         If ``key`` is not one PRNG key, ``family`` not a Family, or
         ``log_joint`` not callable as ``log_joint(z)``, for example
-        ``log_joint(z, x)`` when the data are not fixed.
+        ``log_joint(z, x)`` when the data are not fixed, or one that fails on
+        one draw (written for a batch of draws).
     ValueError
-        If ``log_joint`` returns a shape other than ``(S,)`` (e.g. the sum over
-        the draws) or NaN/inf; under ``jit`` the values are checked on the
+        If ``log_joint`` returns anything but a scalar for one draw (e.g. the
+        per-dimension terms, not their sum) or NaN/inf; under ``jit`` the values are checked on the
         device (see ``vibook._checks``).
 
     Notes
@@ -160,7 +156,7 @@ def reparam_entropy(key, params, log_joint, family, num_samples=1):
     ()
     """
     z = _draw(key, params, family, num_samples, {"log_joint": log_joint})
-    return jnp.mean(_per_draw(log_joint(z), "log_joint", z)) + family.entropy(params)
+    return jnp.mean(_checks.per_draw(log_joint, "log_joint", z)) + family.entropy(params)
 
 
 def reparam_kl(key, params, log_likelihood, kl_to_prior, family, num_samples=1):
@@ -170,7 +166,7 @@ def reparam_kl(key, params, log_likelihood, kl_to_prior, family, num_samples=1):
     Parameters
     ----------
     log_likelihood : callable
-        ``log_likelihood(z)``: :math:`\log p(x \mid z)`, one value per draw.
+        ``log_likelihood(z) -> ()``: :math:`\log p(x \mid z)` for one draw.
     kl_to_prior : callable
         ``kl_to_prior(params)``: :math:`\mathrm{KL}(q_\phi \| p(z))`.
 
@@ -180,8 +176,8 @@ def reparam_kl(key, params, log_likelihood, kl_to_prior, family, num_samples=1):
         If ``log_likelihood`` is not callable as ``log_likelihood(z)`` or
         ``kl_to_prior`` as ``kl_to_prior(params)``.
     ValueError
-        If ``log_likelihood`` does not return ``(S,)`` or ``kl_to_prior`` a
-        scalar, or either is not finite.
+        If ``log_likelihood`` does not return a scalar for one draw or
+        ``kl_to_prior`` a scalar, or either is not finite.
 
     See also
     --------
@@ -202,7 +198,7 @@ def reparam_kl(key, params, log_likelihood, kl_to_prior, family, num_samples=1):
     z = _draw(key, params, family, num_samples, fns)
     kl = _checks.user_output(kl_to_prior(params), "kl_to_prior", "kl_to_prior(params)",
                              shape=())
-    return jnp.mean(_per_draw(log_likelihood(z), "log_likelihood", z)) - kl
+    return jnp.mean(_checks.per_draw(log_likelihood, "log_likelihood", z)) - kl
 
 
 def score_function(key, params, log_joint, family, num_samples=1, baseline=None):
@@ -245,7 +241,7 @@ def score_function(key, params, log_joint, family, num_samples=1, baseline=None)
     """
     z = jax.lax.stop_gradient(_draw(key, params, family, num_samples, {"log_joint": log_joint}))
     log_q = family.log_prob(params, z)                               # (S,)
-    f = jax.lax.stop_gradient(_per_draw(log_joint(z), "log_joint", z) - log_q)   # (S,)
+    f = jax.lax.stop_gradient(_checks.per_draw(log_joint, "log_joint", z) - log_q)   # (S,)
     if baseline is None:
         b = 0.0
     elif isinstance(baseline, str):
@@ -273,7 +269,7 @@ def _log_weights(key, params, log_joint, family, S, allow_neg_inf=False):
     else:
         _draw_checks(key, family, S, {"log_joint": log_joint})
         z, log_q = family.sample_and_log_prob(key, params, S)       # (S,) + event, (S,)
-    log_p = _per_draw(log_joint(z), "log_joint", z, allow_neg_inf)
+    log_p = _checks.per_draw(log_joint, "log_joint", z, allow_neg_inf)
     return log_p - log_q                                            # (S,)
 
 
@@ -299,7 +295,7 @@ def importance_weighted(key, params, log_joint, family, num_samples, num_estimat
     params : pytree
         The family's parameters.
     log_joint : callable
-        ``log_joint(z)``: :math:`\log p(z, x)`, one value per draw.
+        ``log_joint(z) -> ()``: :math:`\log p(z, x)` for one draw.
     family : vibook.families.Family
     num_samples : int
         :math:`K`, the draws inside the log (as in :func:`vibook.vae.iwae_bound`).

@@ -21,12 +21,15 @@ them anywhere on the real line (Kucukelbir et al. 2017, §2.3).
 (Array(0., dtype=float32), Array(2., dtype=float32))
 """
 
+import functools
+from collections.abc import Mapping
 from typing import Callable, NamedTuple, Optional
 
 import jax
 import jax.numpy as jnp
 import numpy as np
 from jax.scipy import stats
+from jax.flatten_util import ravel_pytree
 from jax.scipy.linalg import solve_triangular
 
 from vibook import _checks
@@ -174,6 +177,98 @@ def _sum_event(x, event_ndim):
     return jnp.sum(x, axis=tuple(range(x.ndim - event_ndim, x.ndim))) if event_ndim else x
 
 
+# --- a dict of named parameters as one vector --------------------------------------------------
+
+def _tree_loc(loc):
+    """Check a dict-valued ``loc`` (one array per named parameter); return it and its ravel."""
+    if not loc:
+        raise ValueError("loc must not be an empty dict")
+    loc = {k: _checks.array(v, f"loc[{k!r}]") for k, v in loc.items()}
+    return loc, ravel_pytree(loc)
+
+
+def _tree_values(value, loc, unravel, name):
+    """``value`` (a scalar, or a dict with ``loc``'s keys and shapes) as one flat vector."""
+    if not isinstance(value, Mapping):
+        return value
+    if set(value) != set(loc):
+        raise ValueError(f"{name} must be a scalar or a dict with loc's keys {sorted(loc)}, "
+                         f"got keys {sorted(value)}")
+    for k in loc:
+        if np.shape(value[k]) != loc[k].shape:
+            raise ValueError(f"{name}[{k!r}] must have loc[{k!r}]'s shape {loc[k].shape}, "
+                             f"got {np.shape(value[k])}")
+    return ravel_pytree({k: _checks.array(value[k], f"{name}[{k!r}]") for k in loc})[0]
+
+
+def _flatten(params):
+    """Params whose ``loc`` is a dict, as the same params over one flat vector, and the unravel.
+
+    Anything else is returned as it is, with ``None``: the family's own checks
+    then apply.
+    """
+    if not isinstance(params, (NormalParams, FullRankParams)) or not isinstance(params.loc,
+                                                                                  Mapping):
+        return params, None
+    loc, unravel = ravel_pytree(params.loc)
+    if isinstance(params, NormalParams):
+        if not isinstance(params.raw_scale, Mapping) or set(params.raw_scale) != set(params.loc):
+            raise ValueError("params.raw_scale must be a dict with loc's keys (from "
+                             "normal.init with a dict loc)")
+        return NormalParams(loc, ravel_pytree(params.raw_scale)[0]), unravel
+    return FullRankParams(loc, params.raw_tril), unravel
+
+
+def _ravel_draws(z, loc):
+    """Draws ``z`` (a dict like ``loc`` with leading axes ``...``) as one array ``(..., D)``."""
+    if not isinstance(z, Mapping) or set(z) != set(loc):
+        raise ValueError(f"z must be a dict with loc's keys {sorted(loc)}, got "
+                         f"{sorted(z) if isinstance(z, Mapping) else type(z).__name__}")
+    parts = [_checks.array(z[k], f"z[{k!r}]", traced=True) for k in sorted(loc)]
+    batch = parts[0].shape[:parts[0].ndim - loc[sorted(loc)[0]].ndim]
+    for k, part in zip(sorted(loc), parts):
+        if part.shape != batch + loc[k].shape:
+            raise ValueError(f"z[{k!r}] must have shape (..., {', '.join(map(str, loc[k].shape))})"
+                             f" with the leading axes {batch} of the others, got {part.shape}")
+    return jnp.concatenate([part.reshape(batch + (-1,)) for part in parts], axis=-1)
+
+
+def _over_dicts(sample, log_prob, entropy, unpack, sample_and_log_prob=None):
+    """The family's functions, accepting params whose ``loc`` is a dict (draws as dicts)."""
+
+    @functools.wraps(sample)
+    def sample_(key, params, num_samples):
+        flat, unravel = _flatten(params)
+        z = sample(key, flat, num_samples)
+        return z if unravel is None else jax.vmap(unravel)(z)
+
+    @functools.wraps(log_prob)
+    def log_prob_(params, z):
+        flat, unravel = _flatten(params)
+        return log_prob(flat, z if unravel is None else _ravel_draws(z, params.loc))
+
+    @functools.wraps(entropy)
+    def entropy_(params):
+        return entropy(_flatten(params)[0])
+
+    @functools.wraps(unpack)
+    def unpack_(params):
+        flat, unravel = _flatten(params)
+        if unravel is None:
+            return unpack(flat)
+        loc, scale = unpack(flat)
+        return unravel(loc), (unravel(scale) if scale.ndim == 1 else scale)
+
+    def both_(key, params, num_samples):
+        flat, unravel = _flatten(params)
+        z, log_q = sample_and_log_prob(key, flat, num_samples)
+        return (z if unravel is None else jax.vmap(unravel)(z)), log_q
+
+    if sample_and_log_prob is not None:
+        both_ = functools.wraps(sample_and_log_prob)(both_)
+    return sample_, log_prob_, entropy_, unpack_, (both_ if sample_and_log_prob else None)
+
+
 # --- mean-field normal -------------------------------------------------------------------------
 
 def _normal_init(loc, scale):
@@ -181,9 +276,11 @@ def _normal_init(loc, scale):
 
     Parameters
     ----------
-    loc : float or array of shape (D,)
-        The mean.
-    scale : float or array of shape (D,)
+    loc : float, array of shape (D,), or dict of arrays
+        The mean; a dict names the parameters (e.g. ``{"beta": jnp.zeros(3),
+        "log_sigma": 0.0}``), and the draws are then dicts of the same keys
+        with a leading axis ``S``.
+    scale : float, array of shape (D,), or dict like ``loc``
         The standard deviations, > 0 (a scalar is broadcast to ``loc``'s shape).
 
     Returns
@@ -210,6 +307,10 @@ def _normal_init(loc, scale):
     >>> [round(float(s), 4) for s in normal.unpack(params)[1]]
     [0.5, 0.5]
     """
+    if isinstance(loc, Mapping):
+        loc, (flat, unravel) = _tree_loc(loc)
+        scale = _positive_array(_tree_values(scale, loc, unravel, "scale"), "scale", flat.shape)
+        return NormalParams(loc, unravel(inverse_softplus(scale)))
     if np.ndim(loc) == 2 or np.ndim(scale) == 2:
         raise ValueError("scale must be a scalar or a vector of standard deviations of loc's "
                          f"shape, and loc a vector; got shapes {np.shape(loc)} and "
@@ -250,7 +351,8 @@ def _normal_entropy(params):
     return jnp.sum(0.5 * jnp.log(2 * jnp.pi * jnp.e) + jnp.log(scale))
 
 
-normal = Family(_normal_init, _normal_sample, _normal_log_prob, _normal_entropy, _normal_unpack)
+normal = Family(_normal_init, *_over_dicts(_normal_sample, _normal_log_prob, _normal_entropy,
+                                           _normal_unpack)[:4])
 """The (mean-field) Gaussian family, 1-D or diagonal over vectors of dimension D.
 
 * ``init(loc, scale) -> NormalParams``: ``loc`` () or (D,), ``scale`` > 0, a
@@ -268,8 +370,10 @@ def _full_rank_init(loc, scale_tril=None):
 
     Parameters
     ----------
-    loc : array of shape (D,)
-        The mean.
+    loc : array of shape (D,), or dict of arrays
+        The mean; a dict names the parameters, ``D`` is then their total
+        size (in sorted key order, as :func:`jax.flatten_util.ravel_pytree`
+        orders them) and the draws are dicts.
     scale_tril : array of shape (D, D), optional
         A lower-triangular Cholesky factor :math:`L` with a positive diagonal
         (not the covariance :math:`LL^\top`). Default: the identity.
@@ -297,6 +401,9 @@ def _full_rank_init(loc, scale_tril=None):
     >>> bool(jnp.allclose(L @ L.T, cov, atol=1e-5))
     True
     """
+    tree = isinstance(loc, Mapping)
+    if tree:
+        tree_loc, (loc, unravel) = _tree_loc(loc)
     loc = _checks.array(loc, "loc", ndim=1)
     d = loc.shape[0]
     if scale_tril is None:
@@ -308,7 +415,8 @@ def _full_rank_init(loc, scale_tril=None):
                          "jnp.linalg.cholesky(cov)), got nonzero entries above the diagonal")
     tril = jnp.tril(scale_tril)
     diag = _positive_array(jnp.diag(tril), "scale_tril's diagonal", (d,))
-    return FullRankParams(loc, tril - jnp.diag(diag) + jnp.diag(inverse_softplus(diag)))
+    return FullRankParams(tree_loc if tree else loc,
+                          tril - jnp.diag(diag) + jnp.diag(inverse_softplus(diag)))
 
 
 def _full_rank_unpack(params):
@@ -373,8 +481,9 @@ def _full_rank_entropy(params):
     return 0.5 * loc.shape[0] * jnp.log(2 * jnp.pi * jnp.e) + jnp.sum(jnp.log(jnp.diag(tril)))
 
 
-full_rank_normal = Family(_full_rank_init, _full_rank_sample, _full_rank_log_prob,
-                          _full_rank_entropy, _full_rank_unpack, _full_rank_sample_and_log_prob)
+full_rank_normal = Family(_full_rank_init, *_over_dicts(
+    _full_rank_sample, _full_rank_log_prob, _full_rank_entropy, _full_rank_unpack,
+    _full_rank_sample_and_log_prob))
 r"""The full-rank Gaussian family :math:`\mathcal N(\mu, LL^\top)` over vectors of dimension D.
 
 * ``init(loc, scale_tril=None) -> FullRankParams``: ``loc`` (D,), ``scale_tril``

@@ -415,8 +415,8 @@ def reparam_elbo(key, params, log_joint, flow, num_samples=1):
     params : FlowParams
         From ``flow.init``.
     log_joint : callable
-        ``log_joint(z)``: :math:`\log p(z, x)`, one value per draw, ``z`` of
-        shape ``(S, D)``.
+        ``log_joint(z) -> ()``: :math:`\log p(z, x)` for one draw ``z`` of
+        shape ``(D,)``; vibook maps it over the draws.
     flow : vibook.families.Family
         A flow from :func:`planar`, :func:`coupling` or :func:`iaf`.
     num_samples : int
@@ -446,10 +446,7 @@ def reparam_elbo(key, params, log_joint, flow, num_samples=1):
         raise TypeError("flow must be a flow from vibook.flows (planar, coupling or iaf), "
                         "whose sample can return log q; for other families use "
                         "vibook.elbo.reparam") from None
-    log_p = _checks.user_output(log_joint(z), "log_joint",
-                                f"log_joint(z) for z of shape {z.shape}", shape=(n,),
-                                hint=". It must return one value per draw, not their sum")
-    return jnp.mean(log_p - log_q)
+    return jnp.mean(_checks.per_draw(log_joint, "log_joint", z) - log_q)
 
 
 def _check_params(params, dim, num_layers):

@@ -12,6 +12,7 @@ The Monte Carlo estimators return an :class:`Estimate`. The same weights also
 give posterior expectations, :func:`self_normalised`.
 """
 
+from collections.abc import Mapping
 from typing import NamedTuple
 
 import jax
@@ -82,8 +83,8 @@ def trapezoid(log_f, grid, tail_tol=1e-6):
     Parameters
     ----------
     log_f : callable
-        ``log_f(z)`` returns :math:`\log f` elementwise for an array ``z``,
-        e.g. ``lambda z: model.log_joint(z, x)``.
+        ``log_f(z) -> ()``: :math:`\log f` at one point ``z`` (a scalar),
+        e.g. ``lambda z: model.log_joint(z, x)``; vibook maps it over the grid.
     grid : array of shape (K,)
         Strictly increasing points, ``K >= 2``.
     tail_tol : float
@@ -98,12 +99,11 @@ def trapezoid(log_f, grid, tail_tol=1e-6):
     _checks.function(log_f, "log_f", "log_f(z)")
     grid, widths = trapezoid_weights(grid)                            # (K,), (K,)
     _checks.positive(tail_tol, "tail_tol")
-    log_values = _checks.user_output(log_f(grid), "log_f", f"log_f(grid) for grid of shape "
-                                     f"{grid.shape}", shape=grid.shape, allow_neg_inf=True)
+    log_values = _checks.per_draw(log_f, "log_f", grid, allow_neg_inf=True)   # (K,)
     if _checks.is_concrete(log_values):
         # one step beyond each end (the end widths are half a step)
         beyond = jnp.stack([grid[0] - 2 * widths[0], grid[-1] + 2 * widths[-1]])
-        outside = jnp.asarray(log_f(beyond))
+        outside = jax.vmap(log_f)(beyond)
         peak = jnp.max(log_values)
         if not bool(jnp.isfinite(peak)):
             raise ValueError("log_f is -inf on the whole grid: check the grid and log_f")
@@ -177,12 +177,13 @@ def self_normalised(log_w, values):
     ----------
     log_w : array of shape (S,)
         Log importance weights, up to a constant; ``-inf`` is a zero weight.
-    values : array of shape (S,) or (S, D)
-        :math:`f(z_s)` for each draw.
+    values : array of shape (S,) or (S, D), or a dict of them
+        :math:`f(z_s)` for each draw (a dict, e.g. draws of a dict model,
+        gives a dict of Expectations).
 
     Returns
     -------
-    Expectation
+    Expectation, or a dict of them
         ``mean`` and ``std_err``, each of shape ``()`` or ``(D,)``.
 
     Examples
@@ -194,6 +195,8 @@ def self_normalised(log_w, values):
     >>> round(float(est.mean), 4)          # (1 * 0 + 3 * 4) / (1 + 3)
     3.0
     """
+    if isinstance(values, Mapping):
+        return {k: self_normalised(log_w, v) for k, v in values.items()}
     log_w = _checks.array(log_w, "log_w", ndim=1, traced=True, allow_neg_inf=True)
     values = _checks.array(values, "values", ndim=(1, 2), traced=True)
     if values.shape[0] != log_w.shape[0]:
@@ -223,11 +226,11 @@ def importance_sampling(key, log_joint, sample_proposal, log_proposal, num_sampl
     ----------
     key : PRNG key
     log_joint : callable
-        ``log_joint(z)``: :math:`\log p(z, x)` elementwise, with ``x`` fixed.
+        ``log_joint(z) -> ()``: :math:`\log p(z, x)` for one draw, with ``x`` fixed.
     sample_proposal : callable
         ``sample_proposal(key, num_samples)`` returns that many draws from :math:`r`.
     log_proposal : callable
-        ``log_proposal(z)``: :math:`\log r(z)` elementwise.
+        ``log_proposal(z) -> ()``: :math:`\log r(z)` for one draw.
     num_samples : int
         :math:`S`, the number of draws, ``>= 2``.
 
@@ -239,7 +242,7 @@ def importance_sampling(key, log_joint, sample_proposal, log_proposal, num_sampl
     ------
     ValueError
         If ``sample_proposal`` does not return ``num_samples`` draws, ``log_joint`` or
-        ``log_proposal`` does not return one value per draw (shape ``(num_samples,)``),
+        ``log_proposal`` does not return a scalar for one draw (vibook maps them over the draws),
         or they return NaN (under ``jit`` too, see ``vibook._checks``).
     """
     names = ("log_joint", "sample_proposal", "log_proposal")
@@ -256,10 +259,8 @@ def _importance_sampling(key, num_samples, names, log_joint, sample, log_proposa
     z = _checks.user_output(sample(key, n), names[1],
                             f"{names[1]}(key, num_samples) with num_samples = {n}",
                             shape=(n, ...))                          # (S,) + event
-    usage = f"{{}}(z) for the proposal's draws z of shape {z.shape}"
-    log_p = _checks.user_output(log_joint(z), names[0], usage.format(names[0]), shape=(n,),
-                                allow_neg_inf=True)
-    log_r = _checks.user_output(log_proposal(z), names[2], usage.format(names[2]), shape=(n,))
+    log_p = _checks.per_draw(log_joint, names[0], z, allow_neg_inf=True)      # (S,)
+    log_r = _checks.per_draw(log_proposal, names[2], z)                       # (S,)
     return from_log_weights(log_p - log_r)
 
 
@@ -279,7 +280,7 @@ def naive_monte_carlo(key, log_likelihood, sample_prior, num_samples):
     key, num_samples
         As in :func:`importance_sampling`.
     log_likelihood : callable
-        ``log_likelihood(z)``: :math:`\log p(x \mid z)` elementwise.
+        ``log_likelihood(z) -> ()``: :math:`\log p(x \mid z)` for one draw.
     sample_prior : callable
         ``sample_prior(key, num_samples)`` returns that many draws from :math:`p(z)`.
     """
@@ -289,4 +290,4 @@ def naive_monte_carlo(key, log_likelihood, sample_prior, num_samples):
 
 
 def _zeros(z):
-    return jnp.zeros(z.shape[:1])                                    # (n,)
+    return jnp.zeros(())                                             # log p(z) - log p(z)

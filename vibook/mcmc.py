@@ -23,12 +23,14 @@ here as the lesson and tested against ArviZ:
   chain (Betancourt 2016).
 """
 
-from functools import partial
+from collections.abc import Mapping
+from functools import lru_cache, partial
 from typing import NamedTuple
 
 import blackjax
 import jax
 import jax.numpy as jnp
+from jax.flatten_util import ravel_pytree
 
 from vibook import _checks
 
@@ -59,13 +61,9 @@ class NUTSInfo(NamedTuple):
 
 def _check_log_density(log_density, init):
     """One scalar per position ``(D,)``, finite at every chain's start ``init`` (C, D)."""
-    d = init.shape[-1]
     _checks.function(log_density, "log_density", "log_density(z) for z of shape (D,)")
-    out = jax.eval_shape(log_density, jax.ShapeDtypeStruct((d,), jnp.result_type(float)))
-    if getattr(out, "shape", None) != ():
-        raise ValueError("log_density must return a scalar for one position of shape "
-                         f"({d},), got shape {getattr(out, 'shape', type(out).__name__)}")
-    start = jax.vmap(log_density)(init)                              # (C,)
+    _checks.signature(log_density, "log_density", "log_density(z)", 1)
+    start = _checks.per_draw(log_density, "log_density", init, allow_neg_inf=True)   # (C,)
     bad = ~jnp.isfinite(start)
     if bool(jnp.any(bad)):
         raise ValueError(f"log_density must be finite at init_position; it is "
@@ -132,10 +130,14 @@ def nuts(key, log_density, init_position, num_warmup, num_samples, num_chains=4,
         ``log_density(z)``: the unnormalised log density at one position ``z``
         of shape (D,), a scalar; on an unconstrained space (transform
         constrained parameters and add the log Jacobian).
-    init_position : array of shape (D,) or (num_chains, D)
+    init_position : array of shape (D,) or (num_chains, D), or a dict
         Where the chains start: one position for all, or one per chain
         (dispersed starts, e.g. from :func:`dispersed_starts`, make
-        :func:`rhat` meaningful).
+        :func:`rhat` meaningful). A dict of arrays (one start, shared by the
+        chains) names the parameters: ``log_density`` then takes such a dict,
+        and the draws come back as a dict whose entries have the leading axes
+        ``(num_chains, num_samples)``. (For one start per chain of a dict
+        model, use :func:`vibook.transforms.unconstrain`'s flat ``u``.)
     num_warmup, num_samples : int
         Adaptation steps (discarded) and kept draws per chain.
     num_chains : int
@@ -153,7 +155,8 @@ def nuts(key, log_density, init_position, num_warmup, num_samples, num_chains=4,
 
     Returns
     -------
-    draws : Array of shape (num_chains, num_samples, D)
+    draws : Array of shape (num_chains, num_samples, D), or a dict
+        A dict like ``init_position`` when it is one.
     info : NUTSInfo
 
     Raises
@@ -174,6 +177,14 @@ def nuts(key, log_density, init_position, num_warmup, num_samples, num_chains=4,
     >>> draws.shape, info.energy.shape
     ((2, 20, 1), (2, 20))
     """
+    if isinstance(init_position, Mapping):
+        start = {k: _checks.array(v, f"init_position[{k!r}]") for k, v in init_position.items()}
+        _checks.function(log_density, "log_density", "log_density(params)")
+        flat_density, unravel = _on_flat(log_density, tuple(
+            (k, v.shape, v.dtype) for k, v in sorted(start.items())))
+        draws, info = nuts(key, flat_density, ravel_pytree(start)[0], num_warmup, num_samples,
+                           num_chains, target_acceptance_rate, max_tree_depth)
+        return jax.vmap(jax.vmap(unravel))(draws), info
     key = _checks.key(key)
     num_warmup = _checks.positive_int(num_warmup, "num_warmup")
     num_samples = _checks.positive_int(num_samples, "num_samples")
@@ -192,6 +203,17 @@ def nuts(key, log_density, init_position, num_warmup, num_samples, num_chains=4,
         raise ValueError(f"target_acceptance_rate must be in (0, 1), got {accept}")
     return _nuts(jax.random.split(key, num_chains), init, log_density, num_warmup,
                  num_samples, float(accept), max_tree_depth)
+
+
+@lru_cache(maxsize=32)
+def _on_flat(log_density, template):
+    """``log_density`` of a dict as one of a flat vector, and the unravel; the same
+    function for the same model and shapes, so that the compiled NUTS is reused."""
+    unravel = ravel_pytree({k: jnp.zeros(shape, dtype) for k, shape, dtype in template})[1]
+
+    def flat_density(z):
+        return log_density(unravel(z))
+    return flat_density, unravel
 
 
 @partial(jax.jit, static_argnames=("log_density", "num_warmup", "num_samples", "accept",

@@ -16,9 +16,9 @@ standardised, and its ELBO trace may look flat long before it arrives (issue
 >>> [round(float(v), 4) for v in mode.position], bool(mode.grad_norm < 1e-3)
 ([3.0, 3.0], True)
 
-Recipes (``log_density`` takes one ``z`` of shape (D,), the convention of
-:func:`vibook.mcmc.nuts`; for the batched ``log_joint`` of :mod:`vibook.elbo`
-pass ``lambda z: log_joint(z[None])[0]``):
+Recipes (``log_density`` takes one ``z`` of shape (D,) or a pytree, the one
+convention of vibook: the same function goes to :mod:`vibook.elbo`,
+:func:`vibook.vi.fit`'s objectives and :func:`vibook.mcmc.nuts`):
 
 * mean-field VI: ``families.normal.init(mode.position, 0.1)``, or with the
   Laplace standard deviations ``jnp.sqrt(jnp.diag(L @ L.T))``;
@@ -69,8 +69,8 @@ def _scalar_density(log_density, flat_init, unravel):
     value = log_density(unravel(flat_init))
     _checks.user_output(value, "log_density",
                         f"log_density(z) for one z (here of {flat_init.shape[0]} numbers)",
-                        shape=(), hint=". It takes one position, not a batch of draws: for a "
-                        "batched log_joint(z) of shape (S,), pass lambda z: log_joint(z[None])[0]")
+                        shape=(), hint=". It takes one position, not a batch of draws, and "
+                        "returns a scalar")
     if not np.isfinite(float(value)):
         raise ValueError(f"log_density must be finite at init, got {float(value)}")
 

@@ -393,10 +393,9 @@ class Unconstrained(NamedTuple):
     log_density : callable
         ``log_density(u) -> ()`` for one flat ``u`` of shape ``(D,)``: the
         model's log density plus the log-Jacobian. For
-        :func:`vibook.mcmc.nuts` and :func:`vibook.optimize.find_mode`.
-    log_joint : callable
-        ``log_joint(u) -> (S,)`` for a batch ``u`` of shape ``(S, D)``: the same,
-        batched, for :mod:`vibook.elbo` and :func:`vibook.vi.fit`.
+        :func:`vibook.mcmc.nuts`, :func:`vibook.optimize.find_mode`,
+        :mod:`vibook.elbo` and :func:`vibook.flows.reparam_elbo` alike (one
+        convention: vibook maps it over draws).
     init : Array
         The flat unconstrained start, of shape ``(D,)``: the inverse transform
         of ``init``.
@@ -409,7 +408,6 @@ class Unconstrained(NamedTuple):
     """
 
     log_density: Callable
-    log_joint: Callable
     init: Any
     constrain: Callable
     unconstrain: Callable
@@ -462,7 +460,7 @@ def unconstrain(log_density, transforms, init):
     Returns
     -------
     Unconstrained
-        ``log_density`` (one ``u``), ``log_joint`` (a batch), ``init``,
+        ``log_density`` (one ``u``), ``init``,
         ``constrain`` and ``unconstrain``.
 
     Raises
@@ -489,8 +487,8 @@ def unconstrain(log_density, transforms, init):
     [0.0, 0.0]
     >>> {k: float(v) for k, v in model.constrain(model.init).items()}
     {'mu': 0.0, 'sigma': 1.0}
-    >>> model.log_joint(jnp.zeros((3, 2))).shape
-    (3,)
+    >>> float(model.log_density(model.init)) == float(stats.norm.logpdf(0.0) + stats.expon.logpdf(1.0))
+    True
     """
     _checks.function(log_density, "log_density", "log_density(params)")
     _checks.signature(log_density, "log_density", "log_density(params)", 1)
@@ -534,10 +532,6 @@ def unconstrain(log_density, transforms, init):
                                     allow_neg_inf=True)
         return value + ldj
 
-    def log_joint(u):
-        u = _checks.array(u, "u", ndim=2, shape=(None, d))
-        return jax.vmap(density)(u)
-
     def constrain(u):
         u = _checks.array(u, "u")
         if u.shape[-1:] != (d,):
@@ -559,7 +553,7 @@ def unconstrain(log_density, transforms, init):
     value = density(flat0)
     if not np.isfinite(float(value)):
         raise ValueError(f"log_density must be finite at init, got {float(value)}")
-    return Unconstrained(density, log_joint, flat0, constrain, unconstrain_)
+    return Unconstrained(density, flat0, constrain, unconstrain_)
 
 
 # Field docstrings: autodoc shows these instead of "Alias for field number N".
@@ -568,7 +562,6 @@ for _cls, _docs in {
                     "log_det_jacobian": "``log_det_jacobian(u) -> ()``.",
                     "name": "What the transform is."},
         Unconstrained: {"log_density": "``log_density(u) -> ()`` for one flat ``u`` (D,).",
-                        "log_joint": "``log_joint(u) -> (S,)`` for a batch (S, D).",
                         "init": "The flat unconstrained start, (D,).",
                         "constrain": "``constrain(u)``: flat ``(..., D)`` to the constrained values.",
                         "unconstrain": "``unconstrain(params)``: constrained values to flat (D,)."}}.items():
