@@ -7,7 +7,7 @@ BOOK := _build/html/index.html
 CHAPTERS := $(sort $(wildcard chapters/*.ipynb))
 # Notebooks that nbval re-executes: the chapters, the JAX primer and the
 # Performance appendix.
-NOTEBOOKS := $(CHAPTERS) appendix/jax_primer.ipynb appendix/performance.ipynb
+NOTEBOOKS := $(CHAPTERS) appendix/own_model.ipynb appendix/jax_primer.ipynb appendix/performance.ipynb
 # Chromium for the browser tests: Debian's, unless CHROMIUM says otherwise.
 export CHROMIUM ?= /usr/bin/chromium
 export PATH := $(CURDIR)/$(VENV)/bin:$(PATH)

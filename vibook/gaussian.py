@@ -98,6 +98,14 @@ def kl(state, mean, precision):
     Returns
     -------
     Array, scalar
+
+    Examples
+    --------
+    >>> import jax.numpy as jnp
+    >>> precision = jnp.array([[1.0, 0.9], [0.9, 1.0]])
+    >>> state = init(jnp.zeros(2), precision, jnp.zeros(2))     # the mean-field optimum
+    >>> round(float(kl(state, jnp.zeros(2), precision)), 4)     # -1/2 log(1 - 0.9^2)
+    0.8304
     """
     mean, precision = _check_target(mean, precision)
     return _kl(_check_state(state, mean), mean, precision)
@@ -118,6 +126,13 @@ def init(mean, precision, m0):
     Returns
     -------
     GaussianState
+
+    Examples
+    --------
+    >>> import jax.numpy as jnp
+    >>> state = init(jnp.zeros(2), jnp.array([[2.0, 0.5], [0.5, 4.0]]), jnp.ones(2))
+    >>> state.var.tolist()                                      # 1 / Lambda_jj
+    [0.5, 0.25]
     """
     return _init(*_check_target(mean, precision), m0)
 
@@ -160,6 +175,15 @@ def step(state, mean, precision):
     state : GaussianState
     info : GaussianInfo
         ``info.kl``: :math:`\mathrm{KL}(q \| p)` after the sweep (never increases).
+
+    Examples
+    --------
+    >>> import jax.numpy as jnp
+    >>> precision = jnp.array([[1.0, 0.5], [0.5, 1.0]])
+    >>> state = init(jnp.zeros(2), precision, jnp.ones(2))
+    >>> state, info = step(state, jnp.zeros(2), precision)
+    >>> state.m.tolist()                 # m1 <- -0.5 m2 = -0.5, then m2 <- -0.5 m1 = 0.25
+    [-0.5, 0.25]
     """
     mean, precision = _check_target(mean, precision)
     state, info = _step(_check_state(state, mean), mean, precision)
@@ -186,6 +210,14 @@ def fit(mean, precision, m0, num_steps):
     state : GaussianState
     info : GaussianInfo
         ``info.kl``, shape (num_steps,): the KL after each sweep; non-increasing.
+
+    Examples
+    --------
+    >>> import jax.numpy as jnp
+    >>> precision = jnp.array([[1.0, 0.5], [0.5, 1.0]])
+    >>> state, info = fit(jnp.ones(2), precision, jnp.zeros(2), 30)
+    >>> [round(v, 4) for v in state.m.tolist()]                 # the means are exact
+    [1.0, 1.0]
     """
     num_steps = _checks.positive_int(num_steps, "num_steps")
     mean, precision = _check_target(mean, precision)

@@ -144,7 +144,14 @@ def find_mode(log_density, init, num_steps=500, tol=1e-5, memory_size=10):
     return Mode(unravel(position), value, grad_norm, count)
 
 
-def _lbfgs(log_density, flat, unravel, num_steps, tol, memory_size):
+def _lbfgs(log_density, flat, unravel, num_steps, tol, memory_size, max_restarts=10):
+    """L-BFGS until the gradient is small; restarted with a fresh memory after a stall.
+
+    A line search that finds no decrease (on a badly scaled problem the
+    curvature memory can point nowhere useful) stops one run; the next run
+    starts from the same point with an empty memory, as a fresh call would.
+    Two stalls in a row at the same value are the floating-point floor.
+    """
     def loss(u):
         return -log_density(unravel(u))
 
@@ -158,18 +165,31 @@ def _lbfgs(log_density, flat, unravel, num_steps, tol, memory_size):
         updates, state = opt.update(grad, state, u, value=value, grad=grad, value_fn=loss)
         return optax.apply_updates(u, updates), state, before
 
-    def running(carry):
+    def running(carry, budget):
         _, state, before = carry
         count = otu.tree_get(state, "count")
         grad = otu.tree_get(state, "grad")
-        stalled = otu.tree_get(state, "value") >= before      # no decrease: float precision
-        return (count <= 1) | ((count < num_steps) & (otu.tree_norm(grad) >= tol) & ~stalled)
+        stalled = otu.tree_get(state, "value") >= before      # no decrease
+        return (count <= 1) | ((count < budget) & (otu.tree_norm(grad) >= tol) & ~stalled)
 
+    @jax.jit
+    def run(u0, budget):
+        u, state, _ = jax.lax.while_loop(
+            lambda c: running(c, budget), body,
+            (u0, opt.init(u0), jnp.asarray(jnp.inf, u0.dtype)))
+        return u, otu.tree_get(state, "count")
+
+    u, total, last = flat, 0, None
     with _checks.no_traced_checks():
-        u, state, _ = jax.jit(lambda u0: jax.lax.while_loop(
-            running, body, (u0, opt.init(u0), jnp.asarray(jnp.inf, u0.dtype))))(flat)
-        value, grad = jax.value_and_grad(loss)(u)
-    return u, -value, jnp.linalg.norm(grad), otu.tree_get(state, "count")
+        for _ in range(max_restarts + 1):
+            u, count = run(u, num_steps - total)
+            total += int(count)
+            value, grad = jax.value_and_grad(loss)(u)
+            if total >= num_steps or float(jnp.linalg.norm(grad)) < tol or (
+                    last is not None and not float(value) < last):
+                break
+            last = float(value)
+    return u, -value, jnp.linalg.norm(grad), jnp.asarray(total)
 
 
 def laplace_scale_tril(log_density, position):

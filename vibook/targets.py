@@ -60,6 +60,13 @@ def banana(scale=1.25, curvature=0.5):
         :math:`a > 0`, the spread of :math:`z_1`.
     curvature : float
         :math:`b`, how strongly :math:`z_2`'s mean bends with :math:`z_1`.
+
+    Examples
+    --------
+    >>> import jax.numpy as jnp
+    >>> t = banana()
+    >>> t.name, abs(float(t.log_density(jnp.array([0.0, -0.5 * 1.25**2]))))   # the ridge at z1 = 0
+    ('banana', 0.0)
     """
     a = float(_checks.positive(scale, "scale"))
     b = float(_checks.finite(curvature, "curvature"))
@@ -93,6 +100,13 @@ def funnel(scale=1.5):
     ----------
     scale : float
         :math:`\sigma_v > 0`.
+
+    Examples
+    --------
+    >>> t = funnel()
+    >>> g = grid(t.limits, 301)
+    >>> abs(float(log_integral(t.log_density(g.points), g)) - t.log_normalizer) < 0.01
+    True
     """
     s = float(_checks.positive(scale, "scale"))
 
@@ -123,6 +137,13 @@ def mixture(separation=2.0, scale=0.6, weight=0.7):
         :math:`s > 0`, each bump's standard deviation.
     weight : float
         :math:`w \in (0, 1)`, the right bump's weight.
+
+    Examples
+    --------
+    >>> t = mixture()
+    >>> g = grid(t.limits)
+    >>> abs(float(log_integral(t.log_density(g.points), g)) - t.log_normalizer) < 1e-3
+    True
     """
     d = float(_checks.positive(separation, "separation"))
     s = float(_checks.positive(scale, "scale"))
