@@ -70,7 +70,8 @@ unit: $(BIN)/.installed
 # float32 reference runs are left out.
 unit64: $(BIN)/.installed
 	JAX_ENABLE_X64=1 $(BIN)/python -m pytest tests --ignore=tests/site -m "not float32" \
-		--ignore=tests/test_references_ch09.py --ignore=tests/test_references_ch10.py \
+		--ignore=tests/test_references_ch08.py --ignore=tests/test_references_ch09.py \
+		--ignore=tests/test_references_ch10.py \
 		-p no:cacheprovider -q
 
 # Two notebooks at a time (pytest-xdist), each whole on one worker (loadfile):
