@@ -62,14 +62,14 @@ test: $(BIN)/.installed
 
 # The unit tests, and every docstring example of the package run as a doctest.
 unit: $(BIN)/.installed
-	$(BIN)/python -m pytest tests --ignore=tests/site
-	$(BIN)/python -m pytest --doctest-modules vibook -p no:cacheprovider
+	$(BIN)/python -m pytest -n 2 tests --ignore=tests/site
+	$(BIN)/python -m pytest -n 2 --doctest-modules vibook -p no:cacheprovider
 
 # The unit tests once more with jax_enable_x64: the package works in float64 too.
 # Tests of float32 behaviour itself (marked float32) and the reruns of stored
 # float32 reference runs are left out.
 unit64: $(BIN)/.installed
-	JAX_ENABLE_X64=1 $(BIN)/python -m pytest tests --ignore=tests/site -m "not float32" \
+	JAX_ENABLE_X64=1 $(BIN)/python -m pytest -n 2 tests --ignore=tests/site -m "not float32" \
 		--ignore=tests/test_references_ch08.py --ignore=tests/test_references_ch09.py \
 		--ignore=tests/test_references_ch10.py \
 		-p no:cacheprovider -q
