@@ -18,6 +18,12 @@ def old_faithful():
     Array, shape (272, 2)
         Columns: eruption duration and waiting time to the next eruption, both
         in minutes, raw (not standardised; see :func:`standardize`).
+
+    Examples
+    --------
+    >>> from vibook import data
+    >>> data.old_faithful().shape
+    (272, 2)
     """
     with resources.files("vibook").joinpath("datasets/old_faithful.csv").open() as f:
         return jnp.asarray(np.loadtxt(f, delimiter=",", skiprows=3))
@@ -33,6 +39,14 @@ def standardize(x):
     Returns
     -------
     Array, shape (N, D)
+
+    Examples
+    --------
+    >>> import jax.numpy as jnp
+    >>> from vibook import data
+    >>> z = data.standardize(jnp.array([[1.0, 10.0], [2.0, 20.0], [3.0, 60.0]]))
+    >>> bool(jnp.allclose(z.mean(0), 0.0, atol=1e-6)), bool(jnp.allclose(z.std(0), 1.0))
+    (True, True)
     """
     x = _checks.array(x, "x", ndim=2)
     if x.shape[0] < 2:
@@ -84,6 +98,14 @@ def digits(key, test_fraction=0.2):
     Split
         ``x_*``: float arrays of 0s and 1s, shape (N, 64), rows are images in
         reading order; ``y_*``: the digit labels 0–9 (int).
+
+    Examples
+    --------
+    >>> import jax
+    >>> from vibook import data
+    >>> split = data.digits(jax.random.key(0))
+    >>> split.x_train.shape, split.x_test.shape, split.y_test.shape
+    ((1438, 64), (359, 64), (359,))
     """
     from sklearn.datasets import load_digits
     raw = load_digits()
@@ -110,6 +132,14 @@ def breast_cancer(key, test_fraction=0.25):
     -------
     Split
         ``x_*``: float arrays, shape (N, 30); ``y_*``: labels 0/1 (int).
+
+    Examples
+    --------
+    >>> import jax
+    >>> from vibook import data
+    >>> split = data.breast_cancer(jax.random.key(0))
+    >>> split.x_train.shape, split.x_test.shape, split.y_train.shape
+    ((427, 30), (142, 30), (427,))
     """
     from sklearn.datasets import load_breast_cancer
     raw = load_breast_cancer()
@@ -144,6 +174,14 @@ def synthetic_mixture(key, n, means, scales=1.0, weights=None):
         The points.
     labels : Array of int, shape (n,)
         The component :math:`c_i` each point came from.
+
+    Examples
+    --------
+    >>> import jax
+    >>> from vibook import data
+    >>> x, labels = data.synthetic_mixture(jax.random.key(0), 100, [[-5.0, 0.0], [5.0, 0.0]])
+    >>> x.shape, labels.shape, bool(((x[:, 0] > 0) == (labels == 1)).mean() > 0.95)
+    ((100, 2), (100,), True)
     """
     _checks.key(key)
     n = _checks.positive_int(n, "n")
@@ -184,6 +222,14 @@ def minibatches(key, n, batch_size):
     ------
     ValueError
         If ``batch_size`` is not between 1 and ``n``.
+
+    Examples
+    --------
+    >>> import jax
+    >>> from vibook import data
+    >>> batches = data.minibatches(jax.random.key(0), 10, 3)
+    >>> batches.shape, len(set(batches.ravel().tolist()))
+    ((3, 3), 9)
     """
     key = _checks.key(key)
     n = _checks.positive_int(n, "n")
@@ -205,6 +251,13 @@ def eight_schools():
         Estimated treatment effects :math:`y_j` (points).
     sigma : Array, shape (8,)
         Their standard errors :math:`\\sigma_j`, treated as known.
+
+    Examples
+    --------
+    >>> from vibook import data
+    >>> y, sigma = data.eight_schools()
+    >>> y.shape, sigma.shape, float(y.mean())
+    ((8,), (8,), 8.75)
     """
     y = jnp.asarray([28.0, 8.0, -3.0, 7.0, -1.0, 1.0, 18.0, 12.0])
     sigma = jnp.asarray([15.0, 10.0, 16.0, 11.0, 9.0, 11.0, 10.0, 18.0])

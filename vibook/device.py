@@ -44,6 +44,13 @@ def setup(cache=True):
     ----------
     cache : bool
         Use the persistent compilation cache.
+
+    Examples
+    --------
+    >>> import jax
+    >>> from vibook import device
+    >>> device.setup(cache=False) == jax.default_backend()
+    True
     """
     if not isinstance(cache, (bool, np.bool_)):
         raise TypeError(f"cache must be True or False, got {cache!r}")
@@ -62,6 +69,15 @@ def enable_compilation_cache(folder=None):
     same program. Returns ``None``, and
     changes nothing, if ``VIBOOK_NO_CACHE`` is set or the folder cannot be
     created or written.
+
+    Examples
+    --------
+    >>> import jax, tempfile
+    >>> from vibook import device
+    >>> before, folder = jax.config.jax_compilation_cache_dir, tempfile.mkdtemp()
+    >>> device.enable_compilation_cache(folder) in (folder, None)  # None under VIBOOK_NO_CACHE
+    True
+    >>> jax.config.update("jax_compilation_cache_dir", before)  # back to the previous cache
     """
     if os.environ.get("VIBOOK_NO_CACHE"):
         return None
@@ -86,6 +102,12 @@ def cache_dir():
     ``$VIBOOK_CACHE_DIR`` if set, otherwise ``vibook/jax`` under
     ``$XDG_CACHE_HOME`` (by default ``~/.cache``). Delete it at any time to
     free the space; it is rebuilt as programs are compiled.
+
+    Examples
+    --------
+    >>> from vibook import device
+    >>> isinstance(device.cache_dir(), str)
+    True
     """
     if os.environ.get("VIBOOK_CACHE_DIR"):
         return os.environ["VIBOOK_CACHE_DIR"]
@@ -99,6 +121,12 @@ def describe():
     Each device is listed as ``kind (platform:id)``, e.g.
     ``'JAX 0.10.2 on cpu: cpu (cpu:0)'`` or
     ``'JAX 0.10.2 on gpu: NVIDIA H200 (gpu:0)'``.
+
+    Examples
+    --------
+    >>> from vibook import device
+    >>> isinstance(device.describe(), str), device.describe().startswith("JAX ")
+    (True, True)
     """
     devices = ", ".join(f"{d.device_kind} ({d.platform}:{d.id})" for d in jax.devices())
     return f"JAX {jax.__version__} on {jax.default_backend()}: {devices}"
@@ -149,6 +177,13 @@ def data_parallel(batch_size, devices=None):
     context manager
         Entering it yields the ``jax.sharding.Mesh`` (one axis, ``"batch"``),
         or ``None`` when :math:`k = 1`.
+
+    Examples
+    --------
+    >>> from vibook import device
+    >>> with device.data_parallel(64) as mesh:   # None on a machine with one device
+    ...     print(mesh is None or 64 % mesh.size == 0)
+    True
     """
     batch_size = _checks.positive_int(batch_size, "batch_size")
     devices = _check_devices(devices)

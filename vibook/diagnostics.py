@@ -462,6 +462,14 @@ def sbc_ranks(truth, draws):
     -------
     ranks : Array of int, shape (N,) or (N, D)
         Values in ``0, ..., L``.
+
+    Examples
+    --------
+    >>> import jax.numpy as jnp
+    >>> truth = jnp.array([0.5, 2.0])
+    >>> draws = jnp.array([[0.1, 0.9, 0.3], [0.0, 1.0, 3.0]])   # L = 3 draws per data set
+    >>> sbc_ranks(truth, draws).tolist()                        # draws below each truth
+    [2, 2]
     """
     truth = _checks.array(truth, "truth", ndim=(1, 2))
     draws = _checks.array(draws, "draws", ndim=truth.ndim + 1)

@@ -142,6 +142,16 @@ def log_joint(x, params):
     Returns
     -------
     Array, shape (N, K)
+
+    Examples
+    --------
+    >>> import jax.numpy as jnp
+    >>> from vibook import em
+    >>> x = jnp.array([[-2.0], [-1.0], [1.0], [2.0]])
+    >>> params = em.GMMParams(jnp.full(2, 0.5), jnp.array([[-1.5], [1.5]]), jnp.ones((2, 1, 1)))
+    >>> lj = em.log_joint(x, params)
+    >>> lj.shape, round(float(lj[0, 0]), 4)     # log 0.5 + log N(-2; -1.5, 1)
+    ((4, 2), -1.7371)
     """
     x = _checks.data(x)
     return _log_joint(x, _check_params(params, x))
@@ -160,6 +170,16 @@ def log_likelihood(x, params):
     -------
     Array, scalar
         The log-likelihood, a mean per data point.
+
+    Examples
+    --------
+    >>> import jax.numpy as jnp
+    >>> from vibook import em
+    >>> x = jnp.array([[-2.0], [-1.0], [1.0], [2.0]])
+    >>> params = em.GMMParams(jnp.full(2, 0.5), jnp.array([[-1.5], [1.5]]), jnp.ones((2, 1, 1)))
+    >>> one = em.GMMParams(jnp.ones(1), jnp.zeros((1, 1)), jnp.ones((1, 1, 1)))  # N(0, 1)
+    >>> round(float(em.log_likelihood(x, one)), 4)     # -log(2 pi) / 2 - mean(x**2) / 2
+    -2.1689
     """
     return jnp.mean(logsumexp(log_joint(x, params), axis=1))
 
@@ -182,6 +202,16 @@ def responsibilities(x, params):
     Returns
     -------
     Array, shape (N, K)
+
+    Examples
+    --------
+    >>> import jax.numpy as jnp
+    >>> from vibook import em
+    >>> x = jnp.array([[-2.0], [-1.0], [1.0], [2.0]])
+    >>> params = em.GMMParams(jnp.full(2, 0.5), jnp.array([[-1.5], [1.5]]), jnp.ones((2, 1, 1)))
+    >>> r = em.responsibilities(x, params)
+    >>> bool(jnp.allclose(r.sum(axis=1), 1.0)), round(float(r[1, 0]), 4)   # sigmoid(3) for x = -1
+    (True, 0.9526)
     """
     return jax.nn.softmax(log_joint(x, params), axis=1)
 
@@ -212,6 +242,18 @@ def elbo(x, params, resp):
         :math:`\mathcal{L}(q, \theta)`, a mean per data point.
     log_lik : Array, scalar
         :math:`\frac1N\log p(x \mid \theta)`, a mean per data point.
+
+    Examples
+    --------
+    >>> import jax.numpy as jnp
+    >>> from vibook import em
+    >>> x = jnp.array([[-2.0], [-1.0], [1.0], [2.0]])
+    >>> params = em.GMMParams(jnp.full(2, 0.5), jnp.array([[-1.5], [1.5]]), jnp.ones((2, 1, 1)))
+    >>> bound, log_lik = em.elbo(x, params, em.responsibilities(x, params))
+    >>> bool(jnp.allclose(bound, log_lik, atol=1e-5))           # tight at the E-step
+    True
+    >>> bool(em.elbo(x, params, jnp.full((4, 2), 0.5))[0] < log_lik)  # below it elsewhere
+    True
     """
     x = _checks.data(x)
     lj = _log_joint(x, _check_params(params, x))
@@ -254,6 +296,17 @@ def m_step(x, resp, reg_covar=0.0):
     Returns
     -------
     GMMParams
+
+    Examples
+    --------
+    >>> import jax.numpy as jnp
+    >>> from vibook import em
+    >>> x = jnp.array([[-2.0], [-1.0], [1.0], [2.0]])
+    >>> params = em.GMMParams(jnp.full(2, 0.5), jnp.array([[-1.5], [1.5]]), jnp.ones((2, 1, 1)))
+    >>> resp = jnp.array([[1.0, 0.0], [1.0, 0.0], [0.0, 1.0], [0.0, 1.0]])
+    >>> new = em.m_step(x, resp)                  # each component fits its own two points
+    >>> new.means.ravel().round(4).tolist(), new.covs.ravel().round(4).tolist()
+    ([-1.5, 1.5], [0.25, 0.25])
     """
     x = _checks.data(x)
     resp = _check_resp(resp, x)
@@ -275,6 +328,16 @@ def init(x, params):
     Returns
     -------
     EMState
+
+    Examples
+    --------
+    >>> import jax.numpy as jnp
+    >>> from vibook import em
+    >>> x = jnp.array([[-2.0], [-1.0], [1.0], [2.0]])
+    >>> params = em.GMMParams(jnp.full(2, 0.5), jnp.array([[-1.5], [1.5]]), jnp.ones((2, 1, 1)))
+    >>> state = em.init(x, params)
+    >>> bool(jnp.allclose(state.log_joint, em.log_joint(x, params)))
+    True
     """
     x = _checks.data(x)
     return _init(x, _check_params(params, x))
@@ -310,6 +373,16 @@ def step(state, x, reg_covar=0.0):
     info : EMInfo
         ``info.log_likelihood``: the log-likelihood of :math:`\\theta_{t+1}`,
         a mean per data point.
+
+    Examples
+    --------
+    >>> import jax.numpy as jnp
+    >>> from vibook import em
+    >>> x = jnp.array([[-2.0], [-1.0], [1.0], [2.0]])
+    >>> params = em.GMMParams(jnp.full(2, 0.5), jnp.array([[-1.5], [1.5]]), jnp.ones((2, 1, 1)))
+    >>> state, info = em.step(em.init(x, params), x)
+    >>> bool(info.log_likelihood >= em.log_likelihood(x, params))    # never decreases
+    True
     """
     x = _checks.data(x)
     _checks.state(state, EMState, "vibook.em.init")
@@ -353,6 +426,16 @@ def fit(x, params, num_steps, reg_covar=0.0):
     FloatingPointError
         If the log-likelihood stops being finite (naming the step), e.g. when
         a component collapses onto one point with ``reg_covar = 0``.
+
+    Examples
+    --------
+    >>> import jax.numpy as jnp
+    >>> from vibook import em
+    >>> x = jnp.array([[-2.0], [-1.0], [1.0], [2.0]])
+    >>> params = em.GMMParams(jnp.full(2, 0.5), jnp.array([[-1.5], [1.5]]), jnp.ones((2, 1, 1)))
+    >>> state, info = em.fit(x, params, 5, reg_covar=1e-3)
+    >>> info.log_likelihood.shape, bool(jnp.all(jnp.diff(info.log_likelihood) >= -1e-6))
+    ((5,), True)
     """
     num_steps = _checks.positive_int(num_steps, "num_steps")
     _checks.nonnegative(reg_covar, "reg_covar")
@@ -387,6 +470,16 @@ def fit_gmm(x, init, num_steps, reg_covar=0.0):
         ``params``. It never decreases. (scikit-learn's ``lower_bound_`` after
         ``max_iter = T`` is instead the value at :math:`\theta_{T-1}`, and its
         ``score(x)`` is ``log_lik[-1]``.)
+
+    Examples
+    --------
+    >>> import jax.numpy as jnp
+    >>> from vibook import em
+    >>> x = jnp.array([[-2.0], [-1.0], [1.0], [2.0]])
+    >>> params = em.GMMParams(jnp.full(2, 0.5), jnp.array([[-1.5], [1.5]]), jnp.ones((2, 1, 1)))
+    >>> fitted, log_lik = em.fit_gmm(x, params, 5, reg_covar=1e-3)
+    >>> log_lik.shape, bool(jnp.allclose(log_lik[-1], em.log_likelihood(x, fitted)))
+    ((5,), True)
     """
     init = _check_params(init, _checks.data(x), "init")    # named as the caller knows it
     state, info = fit(x, init, num_steps, reg_covar)
@@ -412,6 +505,17 @@ def init_gmm(key, x, num_components):
     Returns
     -------
     GMMParams
+
+    Examples
+    --------
+    >>> import jax.numpy as jnp
+    >>> from vibook import em
+    >>> x = jnp.array([[-2.0], [-1.0], [1.0], [2.0]])
+    >>> params = em.GMMParams(jnp.full(2, 0.5), jnp.array([[-1.5], [1.5]]), jnp.ones((2, 1, 1)))
+    >>> import jax
+    >>> start = em.init_gmm(jax.random.key(0), x, 2)
+    >>> start.weights.tolist(), start.covs.shape, bool(jnp.isin(start.means, x).all())
+    ([0.5, 0.5], (2, 1, 1), True)
     """
     _checks.key(key)
     x = _checks.data(x)
@@ -453,6 +557,18 @@ def sklearn_fit(x, init, num_steps, reg_covar=0.0):
     -------
     sklearn.mixture.GaussianMixture
         Fitted.
+
+    Examples
+    --------
+    >>> import jax.numpy as jnp
+    >>> from vibook import em
+    >>> x = jnp.array([[-2.0], [-1.0], [1.0], [2.0]])
+    >>> params = em.GMMParams(jnp.full(2, 0.5), jnp.array([[-1.5], [1.5]]), jnp.ones((2, 1, 1)))
+    >>> import numpy as np
+    >>> model = em.sklearn_fit(x, params, 5, reg_covar=1e-3)
+    >>> log_lik = em.fit_gmm(x, params, 5, reg_covar=1e-3)[1]
+    >>> bool(abs(model.score(np.asarray(x)) - float(log_lik[-1])) < 1e-4)  # the same EM
+    True
     """
     from sklearn.mixture import GaussianMixture
 

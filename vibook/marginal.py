@@ -57,6 +57,14 @@ def trapezoid_weights(grid):
     Returns
     -------
     grid, weights : Array, each of shape (K,)
+
+    Examples
+    --------
+    >>> import jax.numpy as jnp
+    >>> from vibook import marginal
+    >>> grid, weights = marginal.trapezoid_weights(jnp.array([0.0, 1.0, 2.0, 4.0]))
+    >>> weights.tolist()                      # half-widths on either side of each point
+    [0.5, 1.0, 1.5, 1.0]
     """
     grid = _checks.array(grid, "grid", ndim=1)
     if grid.shape[0] < 2:
@@ -95,6 +103,14 @@ def trapezoid(log_f, grid, tail_tol=1e-6):
     -------
     Array
         The estimate of :math:`\log \int f(z)\, dz`.
+
+    Examples
+    --------
+    >>> import jax.numpy as jnp
+    >>> from vibook import marginal
+    >>> log_z = marginal.trapezoid(lambda z: -0.5 * z**2, jnp.linspace(-8.0, 8.0, 401))
+    >>> round(float(log_z), 4)                # log sqrt(2 pi)
+    0.9189
     """
     _checks.function(log_f, "log_f", "log_f(z)")
     grid, widths = trapezoid_weights(grid)                            # (K,), (K,)
@@ -126,6 +142,14 @@ def from_log_weights(log_w):
     (Kong 1992; Owen 2013, §9.3). The relative standard error is
     :math:`\mathrm{sd}(w) / (\bar w \sqrt n)`. A weight of :math:`-\infty`
     is a zero weight: a draw where :math:`p(z, x) = 0`.
+
+    Examples
+    --------
+    >>> import jax.numpy as jnp
+    >>> from vibook import marginal
+    >>> est = marginal.from_log_weights(jnp.log(jnp.array([1.0, 1.0, 4.0])))
+    >>> round(float(est.log_marginal), 4), round(float(est.ess), 4)   # log 2; 6**2 / 18
+    (0.6931, 2.0)
     """
     log_w = _checks.array(log_w, "log_w", ndim=1, traced=True, allow_neg_inf=True)
     n = log_w.shape[0]
@@ -244,6 +268,23 @@ def importance_sampling(key, log_joint, sample_proposal, log_proposal, num_sampl
         If ``sample_proposal`` does not return ``num_samples`` draws, ``log_joint`` or
         ``log_proposal`` does not return a scalar for one draw (vibook maps them over the draws),
         or they return NaN (under ``jit`` too, see ``vibook._checks``).
+
+    Examples
+    --------
+    With the exact posterior :math:`\mathcal N(0.5, 0.5)` of :math:`z \sim \mathcal N(0, 1)`,
+    :math:`x \mid z \sim \mathcal N(z, 1)`, :math:`x = 1` as the proposal, every weight is
+    :math:`p(x) = \mathcal N(1; 0, 2)`:
+
+    >>> import jax, jax.numpy as jnp
+    >>> from jax.scipy.stats import norm
+    >>> from vibook import marginal
+    >>> sd = jnp.sqrt(0.5)
+    >>> est = marginal.importance_sampling(
+    ...     jax.random.key(0), lambda z: norm.logpdf(z) + norm.logpdf(1.0, z),
+    ...     lambda key, n: 0.5 + sd * jax.random.normal(key, (n,)),
+    ...     lambda z: norm.logpdf(z, 0.5, sd), 100)
+    >>> round(float(est.log_marginal), 4), round(float(est.ess))   # log N(1; 0, 2), all 100
+    (-1.5155, 100)
     """
     names = ("log_joint", "sample_proposal", "log_proposal")
     return _importance_sampling(key, num_samples, names, log_joint, sample_proposal, log_proposal)
@@ -283,6 +324,16 @@ def naive_monte_carlo(key, log_likelihood, sample_prior, num_samples):
         ``log_likelihood(z) -> ()``: :math:`\log p(x \mid z)` for one draw.
     sample_prior : callable
         ``sample_prior(key, num_samples)`` returns that many draws from :math:`p(z)`.
+
+    Examples
+    --------
+    >>> import jax, jax.numpy as jnp
+    >>> from jax.scipy.stats import norm
+    >>> from vibook import marginal
+    >>> est = marginal.naive_monte_carlo(jax.random.key(0), lambda z: norm.logpdf(1.0, z),
+    ...                                  lambda key, n: jax.random.normal(key, (n,)), 10_000)
+    >>> bool(abs(est.log_marginal - norm.logpdf(1.0, 0.0, jnp.sqrt(2.0))) < 0.05)  # N(1; 0, 2)
+    True
     """
     # log w = log p(z, x) - log p(z) = log p(x | z): the prior cancels.
     names = ("log_likelihood", "sample_prior", "log_prior")

@@ -108,6 +108,15 @@ def update_local(m, s2, x):
     Returns
     -------
     Array, shape (N, K)
+
+    Examples
+    --------
+    >>> import jax.numpy as jnp
+    >>> from vibook import mixture
+    >>> m, s2 = jnp.array([[-1.5], [1.5]]), jnp.ones(2)
+    >>> phi = mixture.update_local(m, s2, jnp.array([[-1.0], [2.0]]))
+    >>> phi.shape, round(float(phi[0, 0]), 4)          # sigmoid(3): x = -1 is nearer m_0
+    ((2, 2), 0.9526)
     """
     x = _checks.data(x)
     m = _checks.array(m, "m", ndim=2, shape=(None, x.shape[1]))
@@ -147,6 +156,16 @@ def update_global(phi, x, prior_scale, scale=1.0):
     -------
     m : Array, shape (K, D)
     s2 : Array, shape (K,)
+
+    Examples
+    --------
+    >>> import jax.numpy as jnp
+    >>> from vibook import mixture
+    >>> x = jnp.array([[-2.0], [-1.0], [1.0], [2.0]])
+    >>> phi = jnp.array([[1.0, 0.0], [1.0, 0.0], [0.0, 1.0], [0.0, 1.0]])
+    >>> m, s2 = mixture.update_global(phi, x, prior_scale=1.0)    # s2 = 1 / (1 + 2)
+    >>> [round(float(v), 4) for v in m.ravel()], [round(float(v), 4) for v in s2]
+    ([-1.0, 1.0], [0.3333, 0.3333])
     """
     x = _checks.data(x)
     phi = _checks.array(phi, "phi", ndim=2, shape=(x.shape[0], None))
@@ -199,6 +218,19 @@ def elbo(state, x, prior_scale):
     -------
     Array, scalar
         The ELBO, total over the :math:`N` data points (not a mean).
+
+    Examples
+    --------
+    With one component, one sweep makes :math:`q(\mu)` the exact posterior, and the
+    ELBO is then the log evidence,
+    :math:`\log \mathcal N(x; 0, I + \sigma^2 \mathbf{1}\mathbf{1}^\top)`:
+
+    >>> import jax, jax.numpy as jnp
+    >>> from vibook import mixture
+    >>> x = jnp.array([[-2.0], [-1.0], [1.0], [2.0]])
+    >>> state, _ = mixture.step(mixture.init(jax.random.key(0), x, 1, 1.0), x, 1.0)
+    >>> round(float(mixture.elbo(state, x, 1.0)), 3)     # -2 log(2 pi) - log(5) / 2 - 5
+    -9.48
     """
     state, x = _check_args(state, x, prior_scale)
     return _elbo(state, x, prior_scale)
@@ -225,6 +257,15 @@ def init(key, x, num_components, prior_scale):
     Returns
     -------
     MixtureState
+
+    Examples
+    --------
+    >>> import jax, jax.numpy as jnp
+    >>> from vibook import mixture
+    >>> x = jnp.array([[-2.0], [-1.0], [1.0], [2.0]])
+    >>> state = mixture.init(jax.random.key(0), x, 2, prior_scale=1.0)
+    >>> state.m.shape, state.s2.tolist(), state.phi.shape, bool(jnp.isin(state.m, x).all())
+    ((2, 1), [1.0, 1.0], (4, 2), True)
     """
     _checks.key(key)
     x = _checks.data(x)
@@ -261,6 +302,16 @@ def step(state, x, prior_scale):
     info : MixtureInfo
         ``info.elbo``: the ELBO of the updated state, total over the :math:`N`
         points (never below the previous one).
+
+    Examples
+    --------
+    >>> import jax, jax.numpy as jnp
+    >>> from vibook import mixture
+    >>> x = jnp.array([[-2.0], [-1.0], [1.0], [2.0]])
+    >>> state = mixture.init(jax.random.key(0), x, 2, prior_scale=1.0)
+    >>> new, info = mixture.step(state, x, 1.0)
+    >>> bool(info.elbo >= mixture.elbo(state, x, 1.0))
+    True
     """
     state, x = _check_args(state, x, prior_scale)
     state, info = _step(state, x, prior_scale)
@@ -294,6 +345,15 @@ def fit(key, x, num_components, prior_scale, num_steps):
     ------
     FloatingPointError
         If the ELBO stops being finite (naming the step).
+
+    Examples
+    --------
+    >>> import jax, jax.numpy as jnp
+    >>> from vibook import mixture
+    >>> x = jnp.array([[-2.0], [-1.0], [1.0], [2.0]])
+    >>> state, info = mixture.fit(jax.random.key(0), x, 2, 1.0, num_steps=5)
+    >>> info.elbo.shape, bool(jnp.all(jnp.diff(info.elbo) >= -1e-4))
+    ((5,), True)
     """
     num_steps = _checks.positive_int(num_steps, "num_steps")
     state = init(key, x, num_components, prior_scale)

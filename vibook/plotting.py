@@ -58,6 +58,14 @@ def use_style():
       warning, which appears only when placing a legend takes longer than a
       second, i.e. depends on the machine's load, and would otherwise make a
       chapter's stored output depend on how busy the computer was.
+
+    Examples
+    --------
+    >>> import matplotlib as mpl
+    >>> from vibook import plotting
+    >>> plotting.use_style()
+    >>> mpl.rcParams["axes.spines.top"], mpl.rcParams["figure.dpi"]
+    (False, 100.0)
     """
     mpl.rcParams.update(STYLE)
     # Exactly this warning (a figure's legend still goes to the "best" place; only
@@ -83,6 +91,15 @@ def subplots(ncols=1, nrows=1, width=None, height=None, **kwargs):
     width, height : float, optional
         Figure size in inches; by default 6.4 wide (up to 9.6 for three or more
         columns) and 3.2 per row.
+
+    Examples
+    --------
+    >>> import matplotlib.pyplot as plt
+    >>> from vibook import plotting
+    >>> fig, axes = plotting.subplots(3)
+    >>> axes.shape, fig.get_size_inches().tolist()
+    ((3,), [9.6, 3.2])
+    >>> plt.close(fig)
     """
     ncols = _checks.positive_int(ncols, "ncols")
     nrows = _checks.positive_int(nrows, "nrows")

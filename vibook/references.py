@@ -32,7 +32,14 @@ def _path(name):
 
 
 def available():
-    """The names of the stored runs."""
+    """The names of the stored runs.
+
+    Examples
+    --------
+    >>> from vibook import references
+    >>> "ch09_nuts_normal_normal" in references.available()
+    True
+    """
     return [p.stem for p in FOLDER.glob("*.npz")]
 
 
@@ -41,6 +48,17 @@ def save(name, *, script, **arrays):
 
     ``script`` is the path of the script that made it (recorded with the
     versions of jax, blackjax and numpy in the run's metadata).
+
+    Examples
+    --------
+    Run from a script in ``scripts/references/`` (this writes into the package,
+    so it is not run here); :func:`load` reads it back.
+
+    >>> import numpy as np
+    >>> from vibook import references
+    >>> references.save("my_run", script=__file__, draws=np.zeros((4, 100)))  # doctest: +SKIP
+    >>> sorted(references.load("ch09_nuts_normal_normal")["_meta"])
+    ['blackjax', 'jax', 'numpy', 'script']
     """
     import jax
 
@@ -64,6 +82,13 @@ def load(name):
     ------
     ValueError
         If no run of that name is stored (the message lists those that are).
+
+    Examples
+    --------
+    >>> from vibook import references
+    >>> run = references.load("ch09_nuts_normal_normal")
+    >>> run["draws"].shape, run["is_divergent"].shape   # (chains, draws, D), (chains, draws)
+    ((4, 1000, 1), (4, 1000))
     """
     path = _path(name)
     if not path.exists():

@@ -84,6 +84,12 @@ def step_size(t, tau, kappa):
     :math:`\sum_t \rho_t = \infty` and :math:`\sum_t \rho_t^2 < \infty`
     (Robbins & Monro 1951). ``tau = 1, kappa = 1`` gives :math:`\rho_t = 1/(t + 1)`:
     1, 1/2, 1/3, ... ``t`` may be an array of steps (each :math:`\ge 0`).
+
+    Examples
+    --------
+    >>> import jax.numpy as jnp
+    >>> [round(r, 4) for r in step_size(jnp.arange(3), 1.0, 1.0).tolist()]   # 1 / (t + 1)
+    [1.0, 0.5, 0.3333]
     """
     _check_schedule(tau, kappa)
     t = _checks.array(t, "t")
@@ -117,13 +123,28 @@ def to_natural(m, s2):
     -------
     eta1 : Array, shape (K, D)
     eta2 : Array, shape (K,)
+
+    Examples
+    --------
+    >>> import jax.numpy as jnp
+    >>> eta1, eta2 = to_natural(jnp.array([[1.0, 2.0]]), jnp.array([0.5]))
+    >>> eta1.tolist(), eta2.tolist()                            # m / s2, -1 / (2 s2)
+    ([[2.0, 4.0]], [-1.0])
     """
     m = _checks.array(m, "m", ndim=2)
     return _to_natural(m, _checks.positive_entries(s2, "s2", shape=(m.shape[0],)))
 
 
 def from_natural(eta1, eta2):
-    """Inverse of :func:`to_natural`: ``(m, s2)`` from ``eta1`` (K, D) and ``eta2`` (K,), every entry < 0."""
+    """Inverse of :func:`to_natural`: ``(m, s2)`` from ``eta1`` (K, D) and ``eta2`` (K,), every entry < 0.
+
+    Examples
+    --------
+    >>> import jax.numpy as jnp
+    >>> m, s2 = from_natural(jnp.array([[2.0, 4.0]]), jnp.array([-1.0]))
+    >>> m.tolist(), s2.tolist()                                 # undoes to_natural
+    ([[1.0, 2.0]], [0.5])
+    """
     eta1 = _checks.array(eta1, "eta1", ndim=2)
     eta2 = _checks.array(eta2, "eta2", shape=(eta1.shape[0],))
     if _checks.is_concrete(eta2) and not bool(jnp.all(eta2 < 0)):
@@ -148,6 +169,14 @@ def init(key, x, num_components, prior_scale):
     Returns
     -------
     SVIState
+
+    Examples
+    --------
+    >>> import jax
+    >>> x = jax.random.normal(jax.random.key(0), (20, 2))
+    >>> state = init(jax.random.key(1), x, 2, 1.0)
+    >>> state.m.shape, state.s2.shape, int(state.t)
+    ((2, 2), (2,), 0)
     """
     state = mixture.init(key, x, num_components, prior_scale)
     return SVIState(state.m, state.s2, jnp.zeros((), jnp.int32))
@@ -200,6 +229,14 @@ def step(state, x_batch, num_data, prior_scale, tau=1.0, kappa=0.7):
     -------
     state : SVIState
     info : SVIInfo
+
+    Examples
+    --------
+    >>> import jax
+    >>> x = jax.random.normal(jax.random.key(0), (20, 2))
+    >>> state, info = step(init(jax.random.key(1), x, 2, 1.0), x[:5], 20, 1.0)
+    >>> float(info.rho), int(state.t)                           # rho_0 = (0 + 1)^(-0.7)
+    (1.0, 1)
     """
     x_batch = _checks.data(x_batch, "x_batch")
     _check_state(state, x_batch.shape[1])
@@ -245,6 +282,15 @@ def fit(key, x, state, num_epochs, batch_size, prior_scale, tau=1.0, kappa=0.7):
     ------
     FloatingPointError
         If the ELBO estimate stops being finite (naming the step).
+
+    Examples
+    --------
+    >>> import jax
+    >>> x = jax.random.normal(jax.random.key(0), (20, 2))
+    >>> start = init(jax.random.key(1), x, 2, 1.0)
+    >>> state, info = fit(jax.random.key(2), x, start, 2, 5, 1.0)   # 2 epochs of 20 // 5 steps
+    >>> int(state.t), info.elbo.shape, info.m.shape
+    (8, (8,), (8, 2, 2))
     """
     _checks.key(key)
     x = _checks.data(x)
@@ -287,6 +333,15 @@ def elbo(m, s2, x, prior_scale):
     x : array_like, shape (N, D)
     prior_scale : float
         :math:`\sigma > 0`.
+
+    Examples
+    --------
+    >>> import jax
+    >>> x = jax.random.normal(jax.random.key(0), (20, 2))
+    >>> state = init(jax.random.key(1), x, 2, 1.0)
+    >>> new, _ = step(state, x, 20, 1.0)        # the whole data with rho_0 = 1: a CAVI sweep
+    >>> bool(elbo(new.m, new.s2, x, 1.0) >= elbo(state.m, state.s2, x, 1.0))
+    True
     """
     x = _checks.data(x)
     _checks.positive(prior_scale, "prior_scale")

@@ -79,6 +79,13 @@ def init(key, data_dim, latent_dim, hidden_dims=(128,)):
     Returns
     -------
     VAEParams
+
+    Examples
+    --------
+    >>> import jax
+    >>> params = init(jax.random.key(0), 4, 2, hidden_dims=(8,))
+    >>> [w.shape for w, b in params.encoder], [w.shape for w, b in params.decoder]
+    ([(4, 8), (8, 4)], [(2, 8), (8, 4)])
     """
     _checks.key(key)
     data_dim = _checks.positive_int(data_dim, "data_dim")
@@ -94,7 +101,14 @@ def _check_params(params):
 
 
 def dims(params):
-    """``(data_dim, latent_dim)`` of a VAE."""
+    """``(data_dim, latent_dim)`` of a VAE.
+
+    Examples
+    --------
+    >>> import jax
+    >>> dims(init(jax.random.key(0), 4, 2, hidden_dims=(8,)))
+    (4, 2)
+    """
     _check_params(params)
     return params.encoder[0][0].shape[0], params.decoder[0][0].shape[0]
 
@@ -117,6 +131,14 @@ def encode(params, x):
     :math:`\sigma = \mathrm{softplus}(\cdot) + 10^{-6}`.
 
     ``x`` has shape ``(..., data_dim)``; both outputs have shape ``(..., latent_dim)``.
+
+    Examples
+    --------
+    >>> import jax, jax.numpy as jnp
+    >>> params = init(jax.random.key(0), 4, 2, hidden_dims=(8,))
+    >>> mean, scale = encode(params, jnp.ones((3, 4)))
+    >>> mean.shape, scale.shape, bool(jnp.all(scale > 0))
+    ((3, 2), (3, 2), True)
     """
     data_dim, _ = dims(params)
     return _encode(params, _last_axis(x, "x", data_dim, "data_dim of the VAE"))
@@ -130,6 +152,13 @@ def decode(params, z):
     """Decoder: Bernoulli logits of :math:`p_\\theta(x \\mid z)`, shape ``(..., data_dim)``.
 
     ``z`` has shape ``(..., latent_dim)``.
+
+    Examples
+    --------
+    >>> import jax, jax.numpy as jnp
+    >>> params = init(jax.random.key(0), 4, 2, hidden_dims=(8,))
+    >>> decode(params, jnp.zeros((5, 2))).shape                 # logits, one per pixel
+    (5, 4)
     """
     _, latent_dim = dims(params)
     return _decode(params, _last_axis(z, "z", latent_dim, "latent_dim of the VAE"))
@@ -145,6 +174,13 @@ def bernoulli_log_prob(logits, x):
 
     ``logits`` and ``x`` have the same last axis (the pixels) and broadcast
     against each other; ``x`` holds 0s and 1s.
+
+    Examples
+    --------
+    >>> import jax.numpy as jnp
+    >>> logp = bernoulli_log_prob(jnp.zeros(3), jnp.array([0.0, 1.0, 1.0]))
+    >>> round(float(logp), 4)                                   # logit 0: 3 log(1/2)
+    -2.0794
     """
     logits = _checks.array(logits, "logits")
     x = _last_axis(x, "x", logits.shape[-1] if logits.ndim else 1, "same length as logits'")
@@ -166,6 +202,12 @@ def gaussian_kl(mean, scale):
     Sum over the last axis for the KL of a diagonal Gaussian (Kingma & Welling
     2014, appendix B). ``mean`` and ``scale`` (every entry :math:`> 0`) have
     the same shape.
+
+    Examples
+    --------
+    >>> import jax.numpy as jnp
+    >>> gaussian_kl(jnp.array([0.0, 1.0]), jnp.array([1.0, 1.0])).tolist()  # 0, mu^2 / 2
+    [0.0, 0.5]
     """
     mean = _checks.array(mean, "mean")
     scale = _checks.positive_entries(scale, "scale", shape=mean.shape)
@@ -221,6 +263,15 @@ def elbo_terms(key, params, x):
     Returns
     -------
     reconstruction, kl : Array, shape (N,)
+
+    Examples
+    --------
+    >>> import jax, jax.numpy as jnp
+    >>> params = init(jax.random.key(0), 4, 2, hidden_dims=(8,))
+    >>> x = jax.random.bernoulli(jax.random.key(1), 0.5, (3, 4)).astype(jnp.float32)
+    >>> reconstruction, kl = elbo_terms(jax.random.key(2), params, x)
+    >>> reconstruction.shape, bool(jnp.all(kl >= 0))
+    ((3,), True)
     """
     _checks.key(key)
     return _terms(key, params, _check_data(params, x))
@@ -233,6 +284,15 @@ def elbo(key, params, x, beta=1.0):
     With ``beta = 1`` this is an unbiased estimate of the ELBO, a lower bound on
     :math:`\log p(x)` in expectation; other ``beta`` give the β-VAE objective
     (Higgins et al. 2017).
+
+    Examples
+    --------
+    >>> import jax, jax.numpy as jnp
+    >>> params = init(jax.random.key(0), 4, 2, hidden_dims=(8,))
+    >>> x = jax.random.bernoulli(jax.random.key(1), 0.5, (3, 4)).astype(jnp.float32)
+    >>> reconstruction, kl = elbo_terms(jax.random.key(2), params, x)
+    >>> bool(jnp.allclose(elbo(jax.random.key(2), params, x, beta=2.0), reconstruction - 2 * kl))
+    True
     """
     _checks.positive(beta, "beta")
     reconstruction, kl = elbo_terms(key, params, x)
@@ -256,6 +316,14 @@ def iwae_bound(key, params, x, num_samples):
     with :math:`k` = ``num_samples``. :math:`\mathbb{E}\,\mathcal{L}_1` is
     the ELBO, :math:`\mathbb{E}\,\mathcal{L}_k` is non-decreasing in
     :math:`k` and tends to :math:`\log p(x)`.
+
+    Examples
+    --------
+    >>> import jax, jax.numpy as jnp
+    >>> params = init(jax.random.key(0), 4, 2, hidden_dims=(8,))
+    >>> x = jax.random.bernoulli(jax.random.key(1), 0.5, (3, 4)).astype(jnp.float32)
+    >>> iwae_bound(jax.random.key(2), params, x, num_samples=16).shape   # one bound per example
+    (3,)
     """
     _checks.key(key)
     num_samples = _checks.positive_int(num_samples, "num_samples")
@@ -293,6 +361,16 @@ def step(key, state, x_batch, optimizer, beta=1.0):
     state : VAEState
     info : VAEInfo
         ``info.elbo``: the minibatch's mean (β-)ELBO per example before the step.
+
+    Examples
+    --------
+    >>> import jax, jax.numpy as jnp, optax
+    >>> params, optimizer = init(jax.random.key(0), 4, 2, hidden_dims=(8,)), optax.adam(1e-2)
+    >>> x = jax.random.bernoulli(jax.random.key(1), 0.5, (3, 4)).astype(jnp.float32)
+    >>> state = VAEState(params, optimizer.init(params))
+    >>> state, info = step(jax.random.key(2), state, x, optimizer)
+    >>> info.elbo.shape, dims(state.params)
+    ((), (4, 2))
     """
     _checks.key(key)
     _checks.state(state, VAEState, "vibook.vae.VAEState(params, optimizer.init(params))")
@@ -348,6 +426,15 @@ def fit(key, params, x_train, num_epochs, batch_size, optimizer, beta=1.0, x_tes
     ------
     FloatingPointError
         If the training ELBO stops being finite (naming the epoch).
+
+    Examples
+    --------
+    >>> import jax, jax.numpy as jnp, optax
+    >>> params = init(jax.random.key(0), 4, 2, hidden_dims=(8,))
+    >>> x = jax.random.bernoulli(jax.random.key(1), 0.5, (4, 4)).astype(jnp.float32)
+    >>> params, trace = fit(jax.random.key(2), params, x, 2, 2, optax.adam(1e-2))
+    >>> trace.train_elbo.shape, bool(jnp.all(jnp.isnan(trace.test_elbo)))   # no x_test
+    ((2,), True)
     """
     _checks.key(key)
     x_train = _check_data(params, x_train, "x_train")

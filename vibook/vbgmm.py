@@ -230,6 +230,15 @@ def update_local(state, x):
     Returns
     -------
     Array, shape (N, K)
+
+    Examples
+    --------
+    >>> import jax, jax.numpy as jnp
+    >>> x = jnp.array([[-2.0, 0.0], [-2.0, 1.0], [2.0, 0.0], [2.0, 1.0]])
+    >>> prior = VBGMMPrior(1.0, 1.0, jnp.zeros(2), 2.0, jnp.eye(2))
+    >>> state = update_global(x, jax.nn.one_hot(jnp.array([0, 0, 1, 1]), 2), prior)
+    >>> update_local(state, x).argmax(axis=1).tolist()       # each point to its pair
+    [0, 0, 1, 1]
     """
     x = _checks.data(x)
     _check_globals(state, x.shape[1])
@@ -274,6 +283,15 @@ def update_global(x, resp, prior):
     -------
     VBGMMState
         Holds ``resp`` and the updated global factors.
+
+    Examples
+    --------
+    >>> import jax, jax.numpy as jnp
+    >>> x = jnp.array([[-2.0, 0.0], [-2.0, 1.0], [2.0, 0.0], [2.0, 1.0]])
+    >>> prior = VBGMMPrior(1.0, 1.0, jnp.zeros(2), 2.0, jnp.eye(2))
+    >>> state = update_global(x, jax.nn.one_hot(jnp.array([0, 0, 1, 1]), 2), prior)
+    >>> state.concentration.tolist(), state.dof.tolist()    # alpha_0 + N_k, nu_0 + N_k
+    ([3.0, 3.0], [4.0, 4.0])
     """
     x = _checks.data(x)
     return _update_global(x, _check_resp(resp, x), _check_prior(prior, x))
@@ -319,6 +337,16 @@ def elbo(state, x, prior):
     -------
     Array, scalar
         The ELBO, a total over the :math:`N` data points (not a mean).
+
+    Examples
+    --------
+    >>> import jax, jax.numpy as jnp
+    >>> x = jnp.array([[-2.0, 0.0], [-2.0, 1.0], [2.0, 0.0], [2.0, 1.0]])
+    >>> prior = VBGMMPrior(1.0, 1.0, jnp.zeros(2), 2.0, jnp.eye(2))
+    >>> good = update_global(x, jax.nn.one_hot(jnp.array([0, 0, 1, 1]), 2), prior)
+    >>> bad = update_global(x, jax.nn.one_hot(jnp.array([0, 1, 0, 1]), 2), prior)
+    >>> bool(elbo(good, x, prior) > elbo(bad, x, prior))
+    True
     """
     x = _checks.data(x)
     _check_state(state, x)
@@ -373,6 +401,15 @@ def init(key, x, num_components, prior):
     Returns
     -------
     VBGMMState
+
+    Examples
+    --------
+    >>> import jax, jax.numpy as jnp
+    >>> x = jnp.array([[-2.0, 0.0], [-2.0, 1.0], [2.0, 0.0], [2.0, 1.0]])
+    >>> prior = VBGMMPrior(1.0, 1.0, jnp.zeros(2), 2.0, jnp.eye(2))
+    >>> state = init(jax.random.key(0), x, 2, prior)
+    >>> state.resp.shape, float(state.concentration.sum())       # K alpha_0 + N
+    ((4, 2), 6.0)
     """
     _checks.key(key)
     x = _checks.data(x)
@@ -410,6 +447,16 @@ def step(state, x, prior):
     info : VBGMMInfo
         ``info.elbo``: :func:`elbo` of the updated factors, a total over the
         :math:`N` points (never below the previous one).
+
+    Examples
+    --------
+    >>> import jax, jax.numpy as jnp
+    >>> x = jnp.array([[-2.0, 0.0], [-2.0, 1.0], [2.0, 0.0], [2.0, 1.0]])
+    >>> prior = VBGMMPrior(1.0, 1.0, jnp.zeros(2), 2.0, jnp.eye(2))
+    >>> state = init(jax.random.key(0), x, 2, prior)
+    >>> new, info = step(state, x, prior)
+    >>> bool(info.elbo >= elbo(state, x, prior))                 # never decreases
+    True
     """
     x = _checks.data(x)
     _check_state(state, x)
@@ -439,6 +486,15 @@ def fit(key, x, num_components, prior, num_steps):
     info : VBGMMInfo
         ``info.elbo``, shape (num_steps,): the ELBO (a total over the :math:`N`
         points) after each sweep; non-decreasing.
+
+    Examples
+    --------
+    >>> import jax, jax.numpy as jnp
+    >>> x = jnp.array([[-2.0, 0.0], [-2.0, 1.0], [2.0, 0.0], [2.0, 1.0]])
+    >>> prior = VBGMMPrior(1.0, 1.0, jnp.zeros(2), 2.0, jnp.eye(2))
+    >>> state, info = fit(jax.random.key(0), x, 2, prior, 10)
+    >>> info.elbo.shape, bool(jnp.all(jnp.diff(info.elbo) >= -1e-4))   # non-decreasing
+    ((10,), True)
     """
     num_steps = _checks.positive_int(num_steps, "num_steps")
     _checks.key(key)
@@ -462,6 +518,15 @@ def expected_weights(state):
     Returns
     -------
     Array, shape (K,)
+
+    Examples
+    --------
+    >>> import jax, jax.numpy as jnp
+    >>> x = jnp.array([[-2.0, 0.0], [-2.0, 1.0], [2.0, 0.0], [2.0, 1.0]])
+    >>> prior = VBGMMPrior(1.0, 1.0, jnp.zeros(2), 2.0, jnp.eye(2))
+    >>> state = update_global(x, jax.nn.one_hot(jnp.array([0, 0, 1, 1]), 2), prior)
+    >>> expected_weights(state).tolist()                      # alpha_k / sum_j alpha_j
+    [0.5, 0.5]
     """
     _check_globals(state)
     return state.concentration / jnp.sum(state.concentration)
@@ -478,6 +543,15 @@ def expected_log_weights(state):
     Returns
     -------
     Array, shape (K,)
+
+    Examples
+    --------
+    >>> import jax, jax.numpy as jnp
+    >>> x = jnp.array([[-2.0, 0.0], [-2.0, 1.0], [2.0, 0.0], [2.0, 1.0]])
+    >>> prior = VBGMMPrior(1.0, 1.0, jnp.zeros(2), 2.0, jnp.eye(2))
+    >>> state = update_global(x, jax.nn.one_hot(jnp.array([0, 0, 1, 1]), 2), prior)
+    >>> [round(v, 4) for v in expected_log_weights(state).tolist()]  # -(1/3 + 1/4 + 1/5)
+    [-0.7833, -0.7833]
     """
     _check_globals(state)
     return _expected_log_weights(state.concentration)
@@ -495,6 +569,16 @@ def expected_log_det_precision(state):
     Returns
     -------
     Array, shape (K,)
+
+    Examples
+    --------
+    >>> import jax, jax.numpy as jnp
+    >>> x = jnp.array([[-2.0, 0.0], [-2.0, 1.0], [2.0, 0.0], [2.0, 1.0]])
+    >>> prior = VBGMMPrior(1.0, 1.0, jnp.zeros(2), 2.0, jnp.eye(2))
+    >>> state = update_global(x, jax.nn.one_hot(jnp.array([0, 0, 1, 1]), 2), prior)
+    >>> log_det_mean = jnp.linalg.slogdet(state.dof[:, None, None] * state.scale)[1]
+    >>> bool(jnp.all(expected_log_det_precision(state) < log_det_mean))   # Jensen
+    True
     """
     _check_globals(state)
     return _expected_log_det_precision(state.dof, state.scale)
@@ -513,6 +597,16 @@ def expected_covariances(state):
     Returns
     -------
     Array, shape (K, D, D)
+
+    Examples
+    --------
+    >>> import jax, jax.numpy as jnp
+    >>> x = jnp.array([[-2.0, 0.0], [-2.0, 1.0], [2.0, 0.0], [2.0, 1.0]])
+    >>> prior = VBGMMPrior(1.0, 1.0, jnp.zeros(2), 2.0, jnp.eye(2))
+    >>> state = update_global(x, jax.nn.one_hot(jnp.array([0, 0, 1, 1]), 2), prior)
+    >>> expected_precision = state.dof[:, None, None] * state.scale      # nu_k W_k
+    >>> bool(jnp.allclose(expected_covariances(state) @ expected_precision, jnp.eye(2), atol=1e-5))
+    True
     """
     _check_globals(state)
     return _spd_inv(state.scale) / state.dof[:, None, None]
@@ -546,6 +640,16 @@ def sklearn_fit(x, prior, resp, num_steps):
     -------
     sklearn.mixture.BayesianGaussianMixture
         Fitted.
+
+    Examples
+    --------
+    >>> import jax, jax.numpy as jnp
+    >>> x = jnp.array([[-2.0, 0.0], [-2.0, 1.0], [2.0, 0.0], [2.0, 1.0]])
+    >>> prior = VBGMMPrior(1.0, 1.0, jnp.zeros(2), 2.0, jnp.eye(2))
+    >>> state, _ = fit(jax.random.key(0), x, 2, prior, 10)
+    >>> model = sklearn_fit(x, prior, init(jax.random.key(0), x, 2, prior).resp, 10)
+    >>> bool(jnp.allclose(state.mean, model.means_, atol=1e-4))   # the same fixed point
+    True
     """
     checked = _checks.data(x)
     prior = _check_prior(prior, checked)

@@ -133,6 +133,17 @@ def step(key, state, objective, optimizer):
     See also
     --------
     fit : ``num_steps`` of these in one compiled loop.
+
+    Examples
+    --------
+    >>> import jax, jax.numpy as jnp, optax
+    >>> from vibook import families, vi
+    >>> objective = lambda key, p: -jnp.sum((p.loc - 1.0) ** 2)   # gradient 2 at loc = 0
+    >>> opt = optax.sgd(0.25)
+    >>> state, info = vi.step(jax.random.key(0), vi.init(families.normal.init(0.0, 1.0), opt),
+    ...                       objective, opt)
+    >>> float(info.elbo), float(state.params.loc)       # the value before; 0 + 0.25 * 2
+    (-1.0, 0.5)
     """
     key = _checks.key(key)
     _checks.state(state, VIState, "vibook.vi.init")
@@ -446,6 +457,19 @@ def minibatch_fit(key, objective, params, optimizer, data, num_epochs, batch_siz
         not between 1 and N, or the objective is not finite.
     FloatingPointError
         If the ELBO estimate stops being finite (as in :func:`fit`).
+
+    Examples
+    --------
+    >>> import functools, jax, jax.numpy as jnp, optax
+    >>> from vibook import families, vi
+    >>> x = jnp.array([0.5, 1.5, 1.0, 2.0])    # z ~ N(0, 1), x_i ~ N(z, 1): posterior N(1, 1/5)
+    >>> objective = functools.partial(vi.minibatch_elbo, log_prior=lambda z: -0.5 * z**2,
+    ...     log_lik=lambda z, b: -0.5 * (b - z) ** 2, family=families.normal, num_data=4)
+    >>> state, info = vi.minibatch_fit(jax.random.key(0), objective,
+    ...                                families.normal.init(0.0, 1.0), optax.adam(0.05), x,
+    ...                                num_epochs=100, batch_size=2)
+    >>> info.elbo.shape, bool(abs(families.normal.unpack(state.params)[0] - 1.0) < 0.3)
+    ((200,), True)
     """
     key = _checks.key(key)
     _checks.function(objective, "objective", "objective(key, params, batch)")
