@@ -551,6 +551,7 @@ def _issue21_cases():
         Case("transforms.cholesky_corr: 2 entries", lambda: transforms.cholesky_corr().forward(jnp.zeros(2)), V, r"u must have K\(K-1\)/2"),
         Case("transforms.cholesky_cov: 4 entries", lambda: transforms.cholesky_cov().forward(jnp.zeros(4)), V, "u must have"),
         Case("transforms.affine: zero diagonal", lambda: transforms.affine(jnp.zeros(2), jnp.zeros((2, 2))), V, "scale_tril"),
+        Case("transforms.affine: scale_tril not lower triangular", lambda: transforms.affine(jnp.zeros(2), jnp.array([[1.0, 0.5], [0.0, 1.0]])), V, "scale_tril must be lower triangular"),
         Case("transforms.affine: scale_tril of another D", lambda: transforms.affine(jnp.zeros(2), jnp.eye(3)), V, "scale_tril"),
         Case("transforms.unconstrain: log_density(p, x)", lambda: transforms.unconstrain(lambda p, x: 0.0, {"s": pos}, {"s": 1.0}), T, r"log_density must be callable as log_density\(params\)"),
         Case("transforms.unconstrain: init outside the support", lambda: transforms.unconstrain(lambda p: -p["s"], {"s": pos}, {"s": -1.0}), V, r"init\['s'\] must be inside the support"),

@@ -358,7 +358,8 @@ def affine(loc, scale_tril):
     Raises
     ------
     ValueError
-        If the shapes do not match or the diagonal is not positive.
+        If the shapes do not match, ``scale_tril`` has nonzero entries above
+        the diagonal, or its diagonal is not positive.
 
     Examples
     --------
@@ -370,7 +371,13 @@ def affine(loc, scale_tril):
     """
     loc = _checks.array(loc, "loc", ndim=1)
     d = loc.shape[0]
-    tril = jnp.tril(_checks.array(scale_tril, "scale_tril", shape=(d, d)))
+    scale_tril = _checks.array(scale_tril, "scale_tril", shape=(d, d))
+    if _checks.is_concrete(scale_tril) and np.any(np.triu(np.asarray(scale_tril), 1) != 0):
+        raise ValueError("scale_tril must be lower triangular (a Cholesky factor L, e.g. from "
+                         "optimize.laplace_scale_tril), got nonzero entries above the diagonal; "
+                         "for another invertible map T write log_density(T @ v) yourself and "
+                         "add log|det T|")
+    tril = jnp.tril(scale_tril)
     if _checks.is_concrete(tril) and not np.all(np.diag(np.asarray(tril)) > 0):
         raise ValueError("scale_tril must have a positive diagonal (a Cholesky factor)")
     log_det = jnp.sum(jnp.log(jnp.diag(tril)))
