@@ -33,6 +33,7 @@ def test_integers():
             _checks.positive_int(bad, "num_iters")
 
 
+@pytest.mark.float32   # asserts the float32 default dtype
 def test_arrays():
     out = _checks.array([[1, 2], [3, 4]], "x", ndim=2, shape=(None, 2))
     assert out.dtype == jnp.float32 and out.shape == (2, 2)

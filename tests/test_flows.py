@@ -147,6 +147,7 @@ def test_planar_layers_stay_invertible(seed, size, dim):
         np.testing.assert_allclose(inverse(forward(x)[0])[0], x, atol=1e-4 * (1 + size))
 
 
+@pytest.mark.float32   # its key and 600 steps are set for the float32 random stream; in float64 the same key draws other numbers
 @pytest.mark.parametrize("kind", list(FAMILIES))
 def test_flows_fit_a_correlated_gaussian_through_vi_fit(kind):
     cov = np.array([[1.0, 0.8], [0.8, 1.0]])

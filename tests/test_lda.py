@@ -22,7 +22,7 @@ def _sklearn_with(lam, alpha, eta, **kwargs):
     model = LatentDirichletAllocation(lam.shape[0], doc_topic_prior=alpha,
                                       topic_word_prior=eta, **kwargs)
     model._init_latent_vars(lam.shape[1])
-    lam = np.asarray(lam, np.float64)
+    lam = np.array(lam, np.float64)                 # a writable copy (sklearn updates it)
     model.components_ = lam
     model.exp_dirichlet_component_ = np.exp(psi(lam) - psi(lam.sum(axis=1, keepdims=True)))
     return model
@@ -97,6 +97,7 @@ def test_batch_cavi_elbo_never_decreases_and_the_best_restart_recovers_the_bars(
     assert l1.max() < 0.1, l1
 
 
+@pytest.mark.float32   # its key and length are set for the float32 random stream; in float64 the same key draws other numbers
 def test_svi_recovers_the_bars_and_approaches_the_true_heldout_perplexity():
     b = data.bars(jax.random.key(1), 21_000, alpha=0.2)
     train = data.Corpus(b.corpus.ids[:20_000], b.corpus.counts[:20_000])
@@ -193,6 +194,7 @@ def test_bad_state_schedule_and_sizes():
         lda.local_step(LAM, GOOD, 1.0, local_tol=-1.0)
 
 
+@pytest.mark.float32   # the stored run is float32
 def test_stored_batch_cavi_run_matches_a_rerun_of_its_first_sweep():
     # scripts/references/lda_batch_cavi.py: Chapter 7 loads it. Rerun the first
     # sweep on the same corpus and rescore every stored lambda.

@@ -62,6 +62,7 @@ def test_agrees_with_sklearn_from_the_same_start(case):
         assert np.all(np.diff(np.asarray(trace)) >= -1e-9 * np.abs(np.asarray(trace[1:])))
 
 
+@pytest.mark.float32   # a float32 run by design
 def test_float32_agrees_with_sklearn():
     x = data.standardize(data.old_faithful())
     prior = vbgmm.VBGMMPrior(1e-3, 1.0, jnp.zeros(2), 2.0, jnp.eye(2))
