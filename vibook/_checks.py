@@ -487,7 +487,7 @@ def per_draw(fn, name, z, allow_neg_inf=False):
     Every log density a user passes to vibook (``log_joint``, ``log_density``,
     ``log_f``, ``log_p``, ...) takes **one** value ``z`` of the latent
     variables (an array of the event shape, or a pytree such as a dict) and
-    returns a scalar; vibook maps it over draws with :func:`jax.vmap`.
+    returns a scalar; vibook maps it over draws with ``jax.vmap``.
 
     Parameters
     ----------

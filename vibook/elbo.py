@@ -29,7 +29,7 @@ The exact ELBO of the family :math:`q = \mathrm{Exp}(\phi)` for
 
 ``log_joint`` takes **one** draw ``z`` (an array of the event shape, or a
 pytree such as a dict when the family's ``loc`` is one) and returns a scalar;
-vibook maps it over the :math:`S` draws with :func:`jax.vmap`. This is the
+vibook maps it over the :math:`S` draws with ``jax.vmap``. This is the
 one convention of every log density in vibook (:func:`vibook.mcmc.nuts`,
 :func:`vibook.optimize.find_mode`, :mod:`vibook.marginal`, the flows). A
 function that also takes the data, ``log_joint(z, x)``, is passed as

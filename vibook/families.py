@@ -405,7 +405,7 @@ def _full_rank_init(loc, scale_tril=None):
     ----------
     loc : array of shape (D,), or dict of arrays
         The mean; a dict names the parameters, ``D`` is then their total
-        size (in sorted key order, as :func:`jax.flatten_util.ravel_pytree`
+        size (in sorted key order, as ``jax.flatten_util.ravel_pytree``
         orders them) and the draws are dicts.
     scale_tril : array of shape (D, D), optional
         A lower-triangular Cholesky factor :math:`L` with a positive diagonal
