@@ -56,7 +56,10 @@ def test_every_title_is_in_the_pdf_in_toc_order(pdf_text):
 def test_no_unresolved_references_and_a_sane_length(pdf_text):
     pages, text = pdf_text
     assert "??" not in text, "unresolved reference markers (??) in the PDF"
-    assert 100 <= pages <= 600, f"the PDF has {pages} pages"
+    # A sanity bound, not a budget: about 700 pages with this round's appendix
+    # page and an example in every API docstring; a broken stylesheet that
+    # prints one figure per page would give several times more.
+    assert 100 <= pages <= 1000, f"the PDF has {pages} pages"
 
 
 @pytest.mark.parametrize("raw", ["$", "\\(", "\\[", "\\begin{", "\\frac", ":::", "{glue", "{eval",
