@@ -12,25 +12,20 @@ simulates other data (``jax.random.normal`` draws other numbers in float64),
 so these tests are marked ``float32`` and left out of the float64 pass.
 """
 
-import importlib.util
-from pathlib import Path
 
 import jax.numpy as jnp
 import numpy as np
 import pytest
 
+import reference_scripts
 from vibook import mcmc, references
 
 pytestmark = pytest.mark.float32
 
-SCRIPT = Path(__file__).parents[1] / "scripts" / "references" / "own_model_nuts.py"
 
 
 def _script():
-    spec = importlib.util.spec_from_file_location("own_model_nuts", SCRIPT)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return reference_scripts.load("own_model_nuts")
 
 
 def _mean_mcse(draws):

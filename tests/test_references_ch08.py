@@ -8,24 +8,19 @@ with the stored numbers within Monte Carlo tolerances, and rerun the script's
 training briefly. Bitwise agreement is neither expected nor tested.
 """
 
-import importlib.util
-from pathlib import Path
 
 import jax
 import numpy as np
 import pytest
 
+import reference_scripts
 from vibook import references, vae
 
-SCRIPT = Path(__file__).parents[1] / "scripts" / "references" / "ch08_iwae_long.py"
 
 
 @pytest.fixture(scope="module")
 def script():
-    spec = importlib.util.spec_from_file_location("ch08_iwae_long", SCRIPT)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return reference_scripts.load("ch08_iwae_long")
 
 
 @pytest.fixture(scope="module")

@@ -8,25 +8,20 @@ standard deviations within 4 Monte Carlo standard errors of both runs
 combined. Bitwise agreement is neither expected nor tested.
 """
 
-import importlib.util
-from pathlib import Path
 
 import jax.numpy as jnp
 import numpy as np
 import pytest
 
+import reference_scripts
 from vibook import mcmc, references
 
-SCRIPT = Path(__file__).parents[1] / "scripts" / "references" / "ch09_nuts.py"
 NAMES = ["ch09_nuts_normal_normal", "ch09_nuts_logistic", "ch09_nuts_schools_nc",
          "ch09_nuts_schools_c"]
 
 
 def _script():
-    spec = importlib.util.spec_from_file_location("ch09_nuts", SCRIPT)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return reference_scripts.load("ch09_nuts")
 
 
 def _mean_sd_mcse(draws):

@@ -10,8 +10,6 @@
 """
 
 import functools
-import importlib.util
-from pathlib import Path
 
 import jax
 import jax.numpy as jnp
@@ -19,17 +17,14 @@ import numpy as np
 import optax
 import pytest
 
+import reference_scripts
 from vibook import convergence, diagnostics, elbo, families, mcmc, references, targets, vi
 from vibook.report import fmt
 
-SCRIPTS = Path(__file__).resolve().parents[1] / "scripts" / "references"
 
 
 def _script(name):
-    spec = importlib.util.spec_from_file_location(name, SCRIPTS / f"{name}.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return reference_scripts.load(name)
 
 
 def _params(stored, prefix, template):
