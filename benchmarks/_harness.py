@@ -3,7 +3,14 @@
 A comparison warms each side up once (that first call is its *cold* time, compile
 included, because every case runs in a fresh process), then alternates
 vibook, peer, vibook, peer, ... ``repeats`` times and keeps the medians (the
-*warm* times). ``ratio = peer_s / vibook_s``: above 1, vibook is faster.
+*warm* times) and the fastest and slowest repeat (the spread).
+``ratio = peer_s / vibook_s``: above 1, vibook is faster.
+
+``run.py`` runs every case a second time in a fresh process that shares the
+first one's JAX compilation cache, with ``COLD_ONLY`` set: there only the cold
+calls are timed (they are all that is kept from that run), and a peer that
+is not JAX (``peer_jax=False``), for which a second cold call measures
+nothing new, is not called at all.
 """
 
 import os
@@ -14,6 +21,7 @@ import time
 import jax
 
 REPEATS = 5
+COLD_ONLY = "VIBOOK_BENCH_COLD_ONLY"       # set by run.py for the cached-cache run
 
 
 def timed(fn):
@@ -23,26 +31,38 @@ def timed(fn):
     return time.perf_counter() - start, result
 
 
-def compare(vibook, peer, repeats=REPEATS):
-    """Cold and median warm times of two zero-argument callables, run alternately.
+def compare(vibook, peer, repeats=REPEATS, peer_jax=True):
+    """Cold, median warm times and spreads of two zero-argument callables, run alternately.
 
     Returns
     -------
     times : dict
         ``vibook_s``, ``peer_s`` (medians of ``repeats`` warm runs), ``ratio``,
-        ``vibook_cold_s``, ``peer_cold_s`` (first calls), ``vibook_compile_s``,
-        ``peer_compile_s`` (cold minus warm) and ``repeats``.
+        ``vibook_min_s``, ``vibook_max_s``, ``peer_min_s``, ``peer_max_s``
+        (the spread of the warm runs), ``vibook_cold_s``, ``peer_cold_s``
+        (first calls), ``vibook_compile_s``, ``peer_compile_s`` (cold minus
+        warm) and ``repeats``.
     results : tuple
-        The two sides' results from their first calls.
+        The two sides' results from their first calls. In a ``COLD_ONLY`` run
+        with ``peer_jax=False`` the peer is not called and vibook's result
+        stands in for it (that run keeps only the cold times).
     """
     vibook_cold, vibook_result = timed(vibook)
-    peer_cold, peer_result = timed(peer)
+    if os.environ.get(COLD_ONLY) and not peer_jax:
+        peer_cold, peer_result = float("nan"), vibook_result
+    else:
+        peer_cold, peer_result = timed(peer)
+    if os.environ.get(COLD_ONLY):
+        return dict(vibook_cold_s=vibook_cold, peer_cold_s=peer_cold), (vibook_result,
+                                                                         peer_result)
     warm = {"vibook": [], "peer": []}
     for _ in range(repeats):
         warm["vibook"].append(timed(vibook)[0])
         warm["peer"].append(timed(peer)[0])
     vibook_s, peer_s = statistics.median(warm["vibook"]), statistics.median(warm["peer"])
     times = dict(vibook_s=vibook_s, peer_s=peer_s, ratio=peer_s / vibook_s,
+                 vibook_min_s=min(warm["vibook"]), vibook_max_s=max(warm["vibook"]),
+                 peer_min_s=min(warm["peer"]), peer_max_s=max(warm["peer"]),
                  vibook_cold_s=vibook_cold, peer_cold_s=peer_cold,
                  vibook_compile_s=max(vibook_cold - vibook_s, 0.0),
                  peer_compile_s=max(peer_cold - peer_s, 0.0), repeats=repeats)
@@ -50,7 +70,10 @@ def compare(vibook, peer, repeats=REPEATS):
 
 
 def median_time(fn, repeats=REPEATS):
-    """Median of ``repeats`` calls after one warm-up call."""
+    """Median of ``repeats`` calls after one warm-up call (NaN, nothing called, in a
+    ``COLD_ONLY`` run)."""
+    if os.environ.get(COLD_ONLY):
+        return float("nan")
     fn()
     return statistics.median(timed(fn)[0] for _ in range(repeats))
 

@@ -11,14 +11,18 @@ Every case runs twice, in two fresh processes sharing one new, empty folder
 for JAX's persistent compilation cache (``vibook.device``): the first run's
 ``vibook_cold_s`` is the cold time of a first-time reader (empty cache), and
 the second run's is recorded as ``vibook_cold_cached_s``, the cold time of a
-reader running the same code again. The peers' cold times are as they are.
-``--no-cache-run`` skips the second run.
+reader running the same code again. A JAX peer (NumPyro, and vibook's own
+NUTS) gets the same cache, and its second cold time is
+``peer_cold_cached_s``; a peer that is not JAX (scikit-learn, ArviZ,
+PyTorch) is not rerun. The second run times only the cold calls
+(``_harness.COLD_ONLY``). ``--no-cache-run`` skips it.
 """
 
 import argparse
 import datetime
 import importlib
 import json
+import math
 import os
 import subprocess
 import sys
@@ -28,6 +32,7 @@ from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
 MARK = "RECORDS "
+COLD_ONLY = "VIBOOK_BENCH_COLD_ONLY"         # the same name as _harness.COLD_ONLY
 
 
 def cases():
@@ -49,12 +54,14 @@ def run_one(case_id):
     print(MARK + json.dumps([dict(r, case=case_id) for r in records]), flush=True)
 
 
-def spawn(case_id, cache=None):
+def spawn(case_id, cache=None, cold_only=False):
     # On a GPU, JAX allocates on demand instead of reserving 75% of the memory
     # at start-up, leaving the rest to a peer (PyTorch) in the same process.
     env = dict(os.environ, XLA_PYTHON_CLIENT_PREALLOCATE="false")
     if cache:
         env["VIBOOK_CACHE_DIR"] = cache
+    if cold_only:
+        env[COLD_ONLY] = "1"
     out = subprocess.run([sys.executable, __file__, "--case", case_id], cwd=HERE, env=env,
                          stdout=subprocess.PIPE, text=True, check=True).stdout
     return json.loads(next(line for line in out.splitlines() if line.startswith(MARK))[len(MARK):])
@@ -62,13 +69,18 @@ def spawn(case_id, cache=None):
 
 def table(records):
     rows = [r for r in records if r["kind"] == "comparison"]
-    lines = [f"{'comparison':58} {'size':>16} {'vibook s':>9} {'peer s':>9} {'ratio':>6} "
-             f"{'cold v':>7} {'cached':>7} {'cold p':>7}  equal"]
+    nan = float("nan")
+    lines = [f"{'comparison':50} {'size':>14} {'vibook s (min-max)':>26} "
+             f"{'peer s (min-max)':>26} {'ratio':>6} {'cold v':>6} {'cached':>6} "
+             f"{'cold p':>6} {'cached':>6}  equal"]
     for r in rows:
         size = f"N={r['size']['N']:,} D={r['size']['D']}"
-        lines.append(f"{r['name'][:58]:58} {size:>16} {r['vibook_s']:9.4f} {r['peer_s']:9.4f} "
-                     f"{r['ratio']:6.2f} {r['vibook_cold_s']:7.2f} "
-                     f"{r.get('vibook_cold_cached_s', float('nan')):7.2f} {r['peer_cold_s']:7.2f}  "
+        spread = {side: f"{r[side + '_s']:.4f} ({r.get(side + '_min_s', nan):.4f}-"
+                        f"{r.get(side + '_max_s', nan):.4f})" for side in ["vibook", "peer"]}
+        lines.append(f"{r['name'][:50]:50} {size:>14} {spread['vibook']:>26} "
+                     f"{spread['peer']:>26} {r['ratio']:6.2f} {r['vibook_cold_s']:6.2f} "
+                     f"{r.get('vibook_cold_cached_s', nan):6.2f} {r['peer_cold_s']:6.2f} "
+                     f"{r.get('peer_cold_cached_s', nan):6.2f}  "
                      f"{r['equal_result']} ({r['difference']:.1e} <= {r['tolerance']:.0e})")
     for r in records:
         if r["kind"] == "ablation":
@@ -77,6 +89,9 @@ def table(records):
         if r["kind"] == "scaling":
             lines.append(f"scaling: {r['algorithm']} per {r['unit']}: slope {r['slope']:.2f} "
                          f"(theory {r['expected_slope']})")
+        if r["kind"] == "limit":
+            lines.append(f"limit: {r['name'][:60]}: {r['vibook_s']:.3g} s against "
+                         f"{r['limit_s']:.3g} s ({r['limit']}): {r['multiple']:.2f}x")
     return "\n".join(lines)
 
 
@@ -104,10 +119,13 @@ def main():
         start = time.perf_counter()
         with tempfile.TemporaryDirectory() as cache:
             new = spawn(case_id, cache)                # empty compilation cache
-            if not args.no_cache_run:                  # the same programs, now on disk
-                for r, again in zip(new, spawn(case_id, cache)):
-                    if "vibook_cold_s" in again:
-                        r["vibook_cold_cached_s"] = again["vibook_cold_s"]
+            timed_cold = any("vibook_cold_s" in r for r in new)
+            if timed_cold and not args.no_cache_run:   # the same programs, now on disk
+                for r, again in zip(new, spawn(case_id, cache, cold_only=True)):
+                    for side in ["vibook", "peer"]:
+                        cold = again.get(f"{side}_cold_s", math.nan)
+                        if not math.isnan(cold):           # NaN: a peer not rerun
+                            r[f"{side}_cold_cached_s"] = cold
         print(f"{case_id}: {time.perf_counter() - start:.0f} s", flush=True)
         records += new
     records = sorted(kept + records, key=lambda r: order.index(r["case"]))
