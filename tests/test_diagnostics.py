@@ -247,3 +247,105 @@ def test_psis_ess_and_mcse_match_their_definitions():
         return jnp.sum(jnp.exp(smoothed) * z), diagnostics.psis_mcse(smoothed, z)
     estimates, mcse = jax.vmap(one)(keys)
     assert abs(float(jnp.std(estimates)) / float(jnp.mean(mcse)) - 1) < 0.15
+
+
+def _tail_inputs(size, rng):
+    """Inputs for the tail selection: random, many ties, mostly -inf, and one
+    whose largest values sit exactly where the sample looks (the fast path's
+    threshold then has fewer than m values above it: the exact fallback runs)."""
+    stride = max(1, size // diagnostics._SAMPLE)
+    sampled = slice(0, (diagnostics._SAMPLE - 1) * stride + 1, stride)   # as _largest
+    strided = np.zeros(size)
+    strided[sampled] = 1.0 + rng.random(len(strided[sampled]))
+    mostly_neg_inf = np.full(size, -np.inf)
+    mostly_neg_inf[rng.choice(size, 50, replace=False)] = rng.normal(size=50)
+    return {"random": rng.standard_t(2.0, size),
+            "ties": np.round(rng.normal(size=size), 1),
+            "mostly -inf": mostly_neg_inf,
+            "sorted": np.sort(rng.normal(size=size)),
+            "strided": strided}
+
+
+@pytest.mark.parametrize("dtype", [jnp.float32, jnp.float64])
+def test_sampled_tail_selection_is_exact_under_jit(dtype):
+    # Above _SAMPLE_FROM draws the tail comes from a sampled threshold, with
+    # the bisection as fallback: both must give the m largest values exactly.
+    size = diagnostics._SAMPLE_FROM + 1000
+    m = diagnostics.tail_length(size) + 1
+    with jax.enable_x64(dtype == jnp.float64):
+        largest = jax.jit(diagnostics._largest, static_argnums=1)
+        for name, values in _tail_inputs(size, np.random.default_rng(6)).items():
+            lw = jnp.asarray(values, dtype=dtype)
+            top, idx = largest(lw, m)
+            top, idx, x = np.asarray(top), np.asarray(idx), np.asarray(lw)
+            np.testing.assert_array_equal(top, np.sort(x)[-m:], err_msg=name)
+            np.testing.assert_array_equal(x[idx], top, err_msg=name)
+            assert len(set(idx.tolist())) == m, name
+            ties = top[1:] == top[:-1]                   # equal values in order of position
+            assert np.all(idx[1:][ties] > idx[:-1][ties]), name
+            host = diagnostics._largest_host(x, m)    # the NumPy path's selection
+            np.testing.assert_array_equal(x[host], top, err_msg=name)
+
+
+def test_strided_input_forces_the_fallback():
+    # Of the inputs of the test above, "strided" forces the exact fallback
+    # (fewer than m values above the sampled threshold), "random" does not.
+    size = diagnostics._SAMPLE_FROM + 1000
+    m = diagnostics.tail_length(size) + 1
+    stride = size // diagnostics._SAMPLE
+    rank = max(1, round(2 * m * diagnostics._SAMPLE / size))
+    inputs = _tail_inputs(size, np.random.default_rng(6))
+    counts = {}
+    for name in ("strided", "random"):
+        sample = inputs[name][:(diagnostics._SAMPLE - 1) * stride + 1:stride]
+        assert sample.size == diagnostics._SAMPLE
+        counts[name] = np.sum(inputs[name] >= np.sort(sample)[-rank])
+    assert counts["strided"] < m <= counts["random"] <= 4 * m
+
+
+def test_psis_sampled_selection_under_vmap():
+    rng = np.random.default_rng(9)
+    lw = jnp.asarray(np.stack([rng.normal(0.0, 1.5, diagnostics._SAMPLE_FROM),
+                               np.round(rng.normal(size=diagnostics._SAMPLE_FROM), 1)]))
+    smoothed, khat = jax.jit(jax.vmap(diagnostics.psis))(lw)
+    for row in range(2):
+        one, one_k = diagnostics.psis(lw[row])
+        np.testing.assert_allclose(smoothed[row], one, rtol=1e-5, atol=1e-6)
+        np.testing.assert_allclose(khat[row], one_k, rtol=1e-5)
+
+
+def test_compact_matches_nonzero():
+    mask = np.random.default_rng(7).random(1003) < 0.05               # 52 true
+    for size in (10, 52, 200):
+        got = np.asarray(jax.jit(diagnostics._compact, static_argnums=1)(jnp.asarray(mask), size))
+        real = min(size, mask.sum())
+        np.testing.assert_array_equal(got[:real], np.nonzero(mask)[0][:real])
+        assert np.all((got >= 0) & (got < mask.size))
+
+
+@pytest.mark.parametrize("dtype", [jnp.float32, jnp.float64])
+def test_psis_numpy_selection_gives_the_jitted_numbers(dtype):
+    # A concrete array takes the NumPy selection (argpartition); under jit the
+    # selection is JAX's. Both feed the same smoothing: the same numbers, with
+    # ties and -inf, on both sides of _SAMPLE_FROM.
+    rng = np.random.default_rng(8)
+    with jax.enable_x64(dtype == jnp.float64):
+        for size in (1000, diagnostics._SAMPLE_FROM + 1000):
+            for name, values in _tail_inputs(size, rng).items():
+                values = np.where(np.isinf(values), values, values - 3.0)
+                lw = jnp.asarray(values, dtype=dtype)
+                host, host_k = diagnostics.psis(lw)
+                jitted, jit_k = jax.jit(diagnostics.psis)(lw)
+                np.testing.assert_array_equal(np.asarray(host), np.asarray(jitted),
+                                              err_msg=f"{name}, S = {size}")
+                np.testing.assert_array_equal(float(host_k), float(jit_k))
+
+
+def test_psis_checks_jax_arrays_with_the_same_messages():
+    lw = jnp.zeros(100)
+    for bad, match in [(lw.at[3].set(jnp.nan), "log_weights must not contain NaN"),
+                       (lw.at[3].set(jnp.inf), r"log_weights must not contain NaN or \+inf"),
+                       (jnp.full(100, -jnp.inf), "log_weights must contain at least one finite"),
+                       (jnp.zeros(20), "at least 21"), (jnp.zeros((10, 10)), "1 dimension")]:
+        with pytest.raises(ValueError, match=match):
+            diagnostics.psis(bad)
