@@ -8,9 +8,11 @@ vibook, peer, vibook, peer, ... ``repeats`` times and keeps the medians (the
 
 ``run.py`` runs every case a second time in a fresh process that shares the
 first one's JAX compilation cache, with ``COLD_ONLY`` set: there only the cold
-calls are timed (they are all that is kept from that run), and a peer that
-is not JAX (``peer_jax=False``), for which a second cold call measures
-nothing new, is not called at all.
+calls are timed (they are all that is kept from that run). The peer's cold
+time from that run is kept only for a peer with a compilation cache of its
+own (``peer_cache=True``: NumPyro, vibook's NUTS, ``torch.compile``); a
+peer whose result the case does not need there (``peer_needed=False``) is
+not called at all.
 """
 
 import os
@@ -31,7 +33,7 @@ def timed(fn):
     return time.perf_counter() - start, result
 
 
-def compare(vibook, peer, repeats=REPEATS, peer_jax=True):
+def compare(vibook, peer, repeats=REPEATS, peer_cache=False, peer_needed=True):
     """Cold, median warm times and spreads of two zero-argument callables, run alternately.
 
     Returns
@@ -44,17 +46,18 @@ def compare(vibook, peer, repeats=REPEATS, peer_jax=True):
         warm) and ``repeats``.
     results : tuple
         The two sides' results from their first calls. In a ``COLD_ONLY`` run
-        with ``peer_jax=False`` the peer is not called and vibook's result
+        with ``peer_needed=False`` the peer is not called and vibook's result
         stands in for it (that run keeps only the cold times).
     """
     vibook_cold, vibook_result = timed(vibook)
-    if os.environ.get(COLD_ONLY) and not peer_jax:
+    if os.environ.get(COLD_ONLY) and not peer_needed:
         peer_cold, peer_result = float("nan"), vibook_result
     else:
         peer_cold, peer_result = timed(peer)
     if os.environ.get(COLD_ONLY):
-        return dict(vibook_cold_s=vibook_cold, peer_cold_s=peer_cold), (vibook_result,
-                                                                         peer_result)
+        kept = peer_cold if peer_cache else float("nan")     # NaN: run.py keeps nothing
+        return dict(vibook_cold_s=vibook_cold, peer_cold_s=kept), (vibook_result,
+                                                                  peer_result)
     warm = {"vibook": [], "peer": []}
     for _ in range(repeats):
         warm["vibook"].append(timed(vibook)[0])

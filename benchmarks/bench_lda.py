@@ -77,7 +77,7 @@ def lda_case(n, repeats=5):
         return model.partial_fit(x).components_
 
     rss_before = _peak_rss_mb()
-    times, (lam, components) = compare(vibook, peer, repeats=repeats, peer_jax=False)
+    times, (lam, components) = compare(vibook, peer, repeats=repeats, peer_needed=False)
     p_vibook = float(lda.perplexity(lam, test, ALPHA))
     p_peer = float(lda.perplexity(np.asarray(components, np.float32), test, ALPHA))
     p_true = float(lda.perplexity(1e4 * bars.topics + 1e-3, test, ALPHA))

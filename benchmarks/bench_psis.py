@@ -89,7 +89,7 @@ def nuts_vs_vi():
         draws, _ = mcmc.nuts(jax.random.key(11), log_joint, starts, 400, 500)
         return jax.block_until_ready(draws.reshape(-1, dim))
 
-    times, (mean_q, draws) = compare(ours, theirs, repeats=3)
+    times, (mean_q, draws) = compare(ours, theirs, repeats=3, peer_cache=True)
     diff = float(jnp.max(jnp.abs(mean_q - draws.mean(0)) / draws.std(0)))
     return [record("Full-rank VI (vi.fit) vs NUTS, Bayesian logistic regression", "nuts",
                    dict(N=n, D=dim, steps=2000, particles=8, chains=4, warmup=400,

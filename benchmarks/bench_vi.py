@@ -123,7 +123,7 @@ def case(minibatch):
             state, info = vi.fit(jax.random.key(0), objective, start, optimizer, num_steps)
             return jax.block_until_ready((families.normal.unpack(state.params), info.elbo))
     theirs = _numpyro_fit(x, y, optimizer, num_steps, BATCH if minibatch else None)
-    times, (((m1, s1), trace1), ((m2, s2), trace2)) = compare(ours, theirs)
+    times, (((m1, s1), trace1), ((m2, s2), trace2)) = compare(ours, theirs, peer_cache=True)
     extra = {} if minibatch else _floor(x, y, start, optimizer, num_steps, trace1, trace2)
     limit = [] if minibatch else [_limit(x, y, num_steps, times)]
     diff = max(float(jnp.max(jnp.abs(m1 - m2) / s1)), float(jnp.max(jnp.abs(jnp.log(s1 / s2)))))

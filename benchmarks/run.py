@@ -12,10 +12,10 @@ for JAX's persistent compilation cache (``vibook.device``): the first run's
 ``vibook_cold_s`` is the cold time of a first-time reader (empty cache), and
 the second run's is recorded as ``vibook_cold_cached_s``, the cold time of a
 reader running the same code again. A JAX peer (NumPyro, and vibook's own
-NUTS) gets the same cache, and its second cold time is
-``peer_cold_cached_s``; a peer that is not JAX (scikit-learn, ArviZ,
-PyTorch) is not rerun. The second run times only the cold calls
-(``_harness.COLD_ONLY``). ``--no-cache-run`` skips it.
+NUTS) gets the same cache and ``torch.compile`` its own, and their second
+cold time is ``peer_cold_cached_s``; for a peer without a compilation cache
+(scikit-learn, ArviZ, eager PyTorch) none is recorded. The second run times
+only the cold calls (``_harness.COLD_ONLY``). ``--no-cache-run`` skips it.
 """
 
 import argparse
