@@ -54,10 +54,13 @@ def compare(vibook, peer, repeats=REPEATS, peer_cache=False, peer_needed=True):
         peer_cold, peer_result = float("nan"), vibook_result
     else:
         peer_cold, peer_result = timed(peer)
-    if os.environ.get(COLD_ONLY):
-        kept = peer_cold if peer_cache else float("nan")     # NaN: run.py keeps nothing
-        return dict(vibook_cold_s=vibook_cold, peer_cold_s=kept), (vibook_result,
-                                                                  peer_result)
+    if os.environ.get(COLD_ONLY):             # the warm fields NaN: run.py keeps none
+        nan = float("nan")
+        kept = peer_cold if peer_cache else nan
+        return dict(vibook_s=nan, peer_s=nan, ratio=nan, vibook_min_s=nan, vibook_max_s=nan,
+                    peer_min_s=nan, peer_max_s=nan, vibook_cold_s=vibook_cold,
+                    peer_cold_s=kept, vibook_compile_s=nan, peer_compile_s=nan,
+                    repeats=0), (vibook_result, peer_result)
     warm = {"vibook": [], "peer": []}
     for _ in range(repeats):
         warm["vibook"].append(timed(vibook)[0])

@@ -128,9 +128,11 @@ def main():
                             r[f"{side}_cold_cached_s"] = cold
         print(f"{case_id}: {time.perf_counter() - start:.0f} s", flush=True)
         records += new
-    records = sorted(kept + records, key=lambda r: order.index(r["case"]))
-    results.write_text(json.dumps(dict(machine=info, date=str(datetime.date.today()),
-                                       records=records), indent=1) + "\n")
+        records = sorted(kept + records, key=lambda r: order.index(r["case"]))
+        kept = []
+        # written after every case, so that a failing case loses only itself
+        results.write_text(json.dumps(dict(machine=info, date=str(datetime.date.today()),
+                                           records=records), indent=1) + "\n")
     print(table(records))
     print(f"Wrote {results}")
     return None
