@@ -81,7 +81,7 @@ def lda_case(n, repeats=5):
     p_vibook = float(lda.perplexity(lam, test, ALPHA))
     p_peer = float(lda.perplexity(np.asarray(components, np.float32), test, ALPHA))
     p_true = float(lda.perplexity(1e4 * bars.topics + 1e-3, test, ALPHA))
-    corpus_mb = (ids.nbytes + counts.nbytes) / 2**20
+    corpus_mb = (train.ids.nbytes + train.counts.nbytes) / 2**20      # the N training documents
     return [record(f"LDA by SVI, {steps} minibatches of {BATCH_SIZE}", "lda",
                    dict(N=n, V=V, K=K, batch_size=BATCH_SIZE, steps=steps,
                         passes=seen / n, tau=TAU, kappa=KAPPA),

@@ -11,8 +11,8 @@ same estimator (the reparameterised ELBO with ``NUM_PARTICLES`` draws and
 as one jitted ``lax.scan`` (NumPyro: ``SVI.update`` in ``lax.scan``), and each
 returns the fit and the ELBO estimate of every step (``vi.fit``'s ``info.elbo``; NumPyro's
 losses, as ``SVI.run`` returns them). Full batch: ``vibook.vi.fit``, with the
-log joint written for all draws at once (``z @ x.T``, as
-``vibook.models.logistic_regression`` writes it). Minibatches of ``BATCH``:
+log joint written for one draw, logits ``z @ x.T`` (as
+``vibook.models.logistic_regression`` writes them), mapped over the draws by vibook. Minibatches of ``BATCH``:
 ``vibook.vi.minibatch_fit`` (reshuffled every epoch) against a ``numpyro.plate``
 with ``subsample_size``.
 

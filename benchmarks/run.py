@@ -74,7 +74,7 @@ def table(records):
              f"{'peer s (min-max)':>26} {'ratio':>6} {'cold v':>6} {'cached':>6} "
              f"{'cold p':>6} {'cached':>6}  equal"]
     for r in rows:
-        size = f"N={r['size']['N']:,} D={r['size']['D']}"
+        size = f"N={r['size']['N']:,} D={r['size'].get('D', r['size'].get('V'))}"
         spread = {side: f"{r[side + '_s']:.4f} ({r.get(side + '_min_s', nan):.4f}-"
                         f"{r.get(side + '_max_s', nan):.4f})" for side in ["vibook", "peer"]}
         lines.append(f"{r['name'][:50]:50} {size:>14} {spread['vibook']:>26} "
