@@ -30,9 +30,10 @@ import tempfile
 import time
 from pathlib import Path
 
+from _harness import COLD_ONLY              # run.py lives beside _harness.py
+
 HERE = Path(__file__).resolve().parent
 MARK = "RECORDS "
-COLD_ONLY = "VIBOOK_BENCH_COLD_ONLY"         # the same name as _harness.COLD_ONLY
 
 
 def cases():

@@ -98,11 +98,10 @@ def _log_weights(log_weights):
     if lw.shape[0] < MIN_DRAWS:
         raise ValueError(f"log_weights must hold at least {MIN_DRAWS} draws for the "
                          f"Pareto tail fit, got {lw.shape[0]}")
-    if _checks.is_concrete(lw):          # NumPy on the host: no eager JAX dispatches
-        if not np.max(np.asarray(lw)) > -np.inf:       # NaN and +inf are refused above
-            raise ValueError(message)
-    else:
-        _checks.check(jnp.any(jnp.isfinite(lw)), message)
+    # NaN and +inf are refused above; a concrete array is checked by NumPy on the host
+    any_finite = (np.max(np.asarray(lw)) > -np.inf if _checks.is_concrete(lw)
+                  else jnp.any(jnp.isfinite(lw)))
+    _checks.check(any_finite, message)
     return lw
 
 
