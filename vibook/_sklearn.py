@@ -1,4 +1,4 @@
-"""Starting scikit-learn's mixtures where vibook's start, to compare the two.
+"""Starting scikit-learn's mixtures where vibook's mixtures start, to compare the two.
 
 Used by :func:`vibook.em.sklearn_fit` and :func:`vibook.vbgmm.sklearn_fit`
 (and through them by chapters 5 and 6, the tests and the benchmarks), so that
@@ -25,32 +25,38 @@ def fit(model, x):
         return model.fit(np.asarray(x, np.float64))
 
 
-def bayesian_gaussian_mixture_from_resp(resp, **kwargs):
-    """A ``BayesianGaussianMixture`` whose first M-step uses the responsibilities ``resp``.
+def started(estimator, resp=None, **kwargs):
+    """A scikit-learn mixture that starts where vibook starts, and nothing else.
 
-    scikit-learn has no public way to start its variational mixture from given
-    responsibilities: its ``init_params`` options draw them itself. So this is
-    the one place that uses a private hook: a subclass overrides
-    ``_initialize_parameters`` (the method that draws them) to pass ``resp``
-    to ``_initialize`` instead. Everything after that (the priors, the
-    updates, ``max_iter`` with ``tol=0``) is scikit-learn's own code.
-    (``xp``, the array namespace, is passed by recent scikit-learn versions only.)
+    scikit-learn's mixtures always draw a start of their own before fitting:
+    with the default ``init_params="kmeans"``, a k-means run over all the data,
+    even when ``weights_init``, ``means_init`` and ``precisions_init`` then
+    replace its result; and its variational mixture has no public way to start
+    from given responsibilities at all. So this is the one place that uses a
+    private hook: a subclass overrides ``_initialize_parameters`` (the method
+    that draws the start) to call ``_initialize`` with ``resp`` (the first
+    M-step's responsibilities), or with ``None``, in which case a
+    ``GaussianMixture`` takes its start from the ``*_init`` arguments alone.
+    Everything after that (the updates, ``max_iter`` with ``tol=0``, the
+    final E-step of ``fit``) is scikit-learn's own code, and a comparison's
+    timed call holds no discarded work. (``xp``, the array namespace, is passed
+    by recent scikit-learn versions only.)
 
     Parameters
     ----------
-    resp : array_like, shape (N, K)
+    estimator : type
+        ``sklearn.mixture.GaussianMixture`` or ``BayesianGaussianMixture``.
+    resp : array_like, shape (N, K), optional
     **kwargs
-        Passed to ``BayesianGaussianMixture``.
+        Passed to ``estimator``.
 
     Returns
     -------
-    sklearn.mixture.BayesianGaussianMixture
+    estimator
         Not yet fitted.
     """
-    from sklearn.mixture import BayesianGaussianMixture
-
-    class FromResp(BayesianGaussianMixture):
+    class Started(estimator):
         def _initialize_parameters(self, X, random_state, xp=None):
-            self._initialize(X, np.asarray(resp, np.float64))
+            self._initialize(X, None if resp is None else np.asarray(resp, np.float64))
 
-    return FromResp(n_components=np.shape(resp)[1], **kwargs)
+    return Started(**kwargs)

@@ -536,8 +536,9 @@ def init_gmm(key, x, num_components):
 def sklearn_fit(x, init, num_steps, reg_covar=0.0):
     """scikit-learn's EM from the same start: a fitted ``sklearn.mixture.GaussianMixture``.
 
-    Public scikit-learn API only: ``weights_init``, ``means_init`` and
-    ``precisions_init`` (the inverse covariances) set :math:`\\theta_0`;
+    ``weights_init``, ``means_init`` and ``precisions_init`` (the inverse
+    covariances) set :math:`\\theta_0`, and nothing else is drawn: no k-means
+    start whose result would be discarded (see ``vibook/_sklearn.py``);
     ``tol=0`` and ``max_iter=num_steps`` run exactly ``num_steps`` iterations,
     with the same covariance floor. The data and the start are converted to
     float64, scikit-learn's precision; its ``ConvergenceWarning`` (we stop on
@@ -576,8 +577,8 @@ def sklearn_fit(x, init, num_steps, reg_covar=0.0):
     num_steps = _checks.positive_int(num_steps, "num_steps")
     _checks.nonnegative(reg_covar, "reg_covar")
     weights, means, covs = (np.asarray(a, np.float64) for a in init)
-    model = GaussianMixture(
-        n_components=len(weights), covariance_type="full", tol=0.0, max_iter=num_steps,
-        reg_covar=float(reg_covar), weights_init=weights / weights.sum(), means_init=means,
-        precisions_init=np.linalg.inv(covs))
+    model = _sklearn.started(
+        GaussianMixture, n_components=len(weights), covariance_type="full", tol=0.0,
+        max_iter=num_steps, reg_covar=float(reg_covar), weights_init=weights / weights.sum(),
+        means_init=means, precisions_init=np.linalg.inv(covs))
     return _sklearn.fit(model, x)

@@ -605,7 +605,8 @@ def expected_covariances(state):
     >>> prior = VBGMMPrior(1.0, 1.0, jnp.zeros(2), 2.0, jnp.eye(2))
     >>> state = update_global(x, jax.nn.one_hot(jnp.array([0, 0, 1, 1]), 2), prior)
     >>> expected_precision = state.dof[:, None, None] * state.scale      # nu_k W_k
-    >>> bool(jnp.allclose(expected_covariances(state) @ expected_precision, jnp.eye(2), atol=1e-5))
+    >>> product = expected_covariances(state) @ expected_precision
+    >>> bool(jnp.allclose(product, jnp.eye(2)[None], atol=1e-5))
     True
     """
     _check_globals(state)
@@ -655,8 +656,11 @@ def sklearn_fit(x, prior, resp, num_steps):
     prior = _check_prior(prior, checked)
     resp = _check_resp(resp, checked)
     num_steps = _checks.positive_int(num_steps, "num_steps")
-    model = _sklearn.bayesian_gaussian_mixture_from_resp(
-        resp, covariance_type="full", weight_concentration_prior_type="dirichlet_distribution",
+    from sklearn.mixture import BayesianGaussianMixture
+
+    model = _sklearn.started(
+        BayesianGaussianMixture, resp, n_components=resp.shape[1], covariance_type="full",
+        weight_concentration_prior_type="dirichlet_distribution",
         weight_concentration_prior=float(prior.concentration),
         mean_precision_prior=float(prior.mean_precision),
         mean_prior=np.asarray(prior.mean, np.float64), degrees_of_freedom_prior=float(prior.dof),
