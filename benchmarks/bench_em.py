@@ -7,6 +7,10 @@
   ``BayesianGaussianMixture`` with the same priors
   (``weight_concentration_prior_type="dirichlet_distribution"``), both from the
   same responsibilities (``vibook.vbgmm.sklearn_fit`` hands scikit-learn vibook's start).
+* Inside the peer's timed call, scikit-learn draws no start of its own (vibook's
+  ``_sklearn.started``); the work it still does that vibook's fit does not (the
+  conversion and checks in ``sklearn_fit``, and the E-step ``fit`` adds after
+  the last iteration) is timed alone as ``peer_extra_s``.
 * Ablations: the E-step, the M-step and the float width before and after the
   changes that made ``fit_gmm`` fast, on the largest problem.
 
@@ -27,7 +31,7 @@ import sklearn
 from jax import enable_x64
 
 from _harness import compare, median_time, record
-from vibook import _linalg, data, em, vbgmm
+from vibook import _checks, _linalg, data, em, vbgmm
 
 K, NUM_STEPS, TOLERANCE = 5, 20, 1e-3
 TOLERANCE_64 = 1e-8          # the float64 rows: both sides in float64
@@ -44,6 +48,17 @@ def mixture(n, d):
     return x
 
 
+def _peer_extra(fitted, x64, checks):
+    """Median times of the work inside the peer's timed call that vibook's fit does not do.
+
+    ``checks_s``: what vibook's ``sklearn_fit`` does before scikit-learn runs (the
+    data converted to a JAX array, the input checks); ``final_e_step_s``: the one
+    E-step that scikit-learn's ``fit`` adds after its last iteration.
+    """
+    return dict(checks_s=median_time(lambda: jax.block_until_ready(checks())),
+                final_e_step_s=median_time(lambda: fitted._e_step(x64)))
+
+
 def em_case(n, d):
     x = mixture(n, d)
     init = em.init_gmm(jax.random.key(2), x, K)
@@ -57,7 +72,13 @@ def em_case(n, d):
                    dict(N=n, D=d, K=K, iterations=NUM_STEPS),
                    f"scikit-learn {sklearn.__version__} GaussianMixture", times, diff, TOLERANCE,
                    "max |Δ| over weights, means, covariances",
-                   log_lik=dict(vibook=float(trace[-1]), peer=float(fitted.score(x64))))]
+                   log_lik=dict(vibook=float(trace[-1]), peer=float(fitted.score(x64))),
+                   peer_extra_s=_peer_extra(fitted, x64, lambda: _em_checks(x64, init)))]
+
+
+def _em_checks(x64, init):
+    """``em.sklearn_fit``'s conversion and checks, before scikit-learn runs."""
+    return em._check_params(init, _checks.data(x64), "init")
 
 
 def em64_case(n, d):
@@ -81,7 +102,8 @@ def em64_case(n, d):
                    f"scikit-learn {sklearn.__version__} GaussianMixture", times, diff,
                    TOLERANCE_64, "max |Δ| over weights (unitless), means (data units) and "
                    "covariances (squared data units), both sides in float64",
-                   log_lik=dict(vibook=float(trace[-1]), peer=float(fitted.score(x64))))]
+                   log_lik=dict(vibook=float(trace[-1]), peer=float(fitted.score(x64))),
+                   peer_extra_s=_peer_extra(fitted, x64, lambda: _em_checks(x64, init)))]
 
 
 def vbgmm_case(n, d, concentration=1e-3):
@@ -100,7 +122,14 @@ def vbgmm_case(n, d, concentration=1e-3):
     return [record(f"Variational GMM, full covariance, D={d}", "vbgmm",
                    dict(N=n, D=d, K=K, iterations=NUM_STEPS),
                    f"scikit-learn {sklearn.__version__} BayesianGaussianMixture", times, diff,
-                   TOLERANCE, "max |Δ| over E[π], means, E[Σ]")]
+                   TOLERANCE, "max |Δ| over E[π], means, E[Σ]",
+                   peer_extra_s=_peer_extra(fitted, x64, lambda: _vbgmm_checks(x64, prior, resp)))]
+
+
+def _vbgmm_checks(x64, prior, resp):
+    """``vbgmm.sklearn_fit``'s conversion and checks, before scikit-learn runs."""
+    x = _checks.data(x64)
+    return vbgmm._check_prior(prior, x), vbgmm._check_resp(resp, x)
 
 
 # --- before and after: what made fit_gmm fast ------------------------------------------------

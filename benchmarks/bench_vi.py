@@ -21,6 +21,9 @@ difference is the largest of :math:`|\\Delta m_j| / s_j` and
 :math:`|\\Delta \\log s_j|` over the 31 coordinates.
 """
 
+import os
+import re
+import statistics
 from functools import partial
 
 import jax
@@ -33,7 +36,7 @@ from numpyro.infer import SVI, Trace_ELBO, init_to_value
 from numpyro.infer.autoguide import AutoNormal
 from numpyro.optim import optax_to_numpyro
 
-from _harness import compare, median_time, record
+from _harness import COLD_ONLY, REPEATS, compare, median_time, record, timed
 from vibook import _checks, data, elbo, families, vi
 
 NUM_PARTICLES, BATCH, EPOCHS, TOLERANCE = 8, 32, 150, 0.3
@@ -144,6 +147,62 @@ def case(minibatch):
                    TOLERANCE, "max over coordinates of |Δm|/s and |Δ log s|", **extra)] + limit
 
 
+ABLATIONS = dict(
+    noise_in_advance="the noise eps of every step drawn before the loop and passed in (not "
+                     "timed): no jax.random.normal (threefry) inside the loop",
+    sgd="optax.sgd(1e-3) in place of Adam with the cosine-decayed step",
+    no_log_q="log q dropped from the objective (its value and its gradient)",
+    no_reparam="the gradient taken with respect to the draws z alone (z = loc + scale eps "
+               "formed outside autodiff) and its mean over the draws given to Adam for both "
+               "loc and raw_scale: no backward pass through z = loc + softplus(raw_scale) eps",
+    no_value="the ELBO value of each step not returned, so that XLA drops the forward work "
+             "that only the value needs (such as the log1p of the log-likelihood, which its "
+             "gradient does not use)",
+)
+
+
+def _plain_fit(x, y, num_steps, optimizer, noise_in_advance=False, log_q=True, reparam=True,
+               value=True):
+    """The full-batch fit written by hand in plain JAX, as one jitted ``lax.scan``;
+    each keyword switched from its default removes one piece of the step (``ABLATIONS``).
+
+    Returns ``fit(key)``, or ``fit(eps)`` with ``eps`` of shape (num_steps, S, D) when
+    ``noise_in_advance``; it returns the final state and every step's ELBO (or None)."""
+    shape = (NUM_PARTICLES, x.shape[1])
+    start = families.normal.init(jnp.zeros(x.shape[1]), 0.1)
+    joint = jax.vmap(partial(log_joint, x=x, y=y))
+
+    def elbo_at(z, loc, scale):
+        log_q_z = jnp.sum(jax.scipy.stats.norm.logpdf(z, loc, scale), axis=-1) if log_q else 0
+        return jnp.mean(joint(z) - log_q_z)
+
+    def neg_elbo(params, eps):
+        loc, scale = params.loc, jax.nn.softplus(params.raw_scale)
+        return -elbo_at(loc + scale * eps, loc, scale)
+
+    def value_and_grad(params, eps):
+        if reparam:
+            return jax.value_and_grad(neg_elbo)(params, eps)
+        loc, scale = params.loc, jax.nn.softplus(params.raw_scale)
+        v, g = jax.value_and_grad(lambda z: -elbo_at(z, loc, scale))(loc + scale * eps)
+        g = jnp.mean(g, axis=0)                                          # (D,)
+        return v, families.NormalParams(g, g)
+
+    def step(carry, noise):
+        params, state = carry
+        eps = noise if noise_in_advance else jax.random.normal(noise, shape)   # (S, D)
+        v, g = value_and_grad(params, eps)
+        updates, state = optimizer.update(g, state, params)
+        return (optax.apply_updates(params, updates), state), (-v if value else None)
+
+    @jax.jit
+    def fit(noise):
+        noise = noise if noise_in_advance else jax.random.split(noise, num_steps)
+        return jax.lax.scan(step, (start, optimizer.init(start)), noise)
+
+    return fit
+
+
 def _limit(x, y, num_steps, times):
     """vi.fit's step against the work no implementation can skip: S gradients of the log joint.
 
@@ -153,47 +212,162 @@ def _limit(x, y, num_steps, times):
     hoisted out of the loop). ``multiple = vibook_s / limit_s``; the peer's
     multiple is given too. ``plain_jax_s``: the same fit written by hand in
     plain JAX (draws, log q, the log joint, Adam, one ``lax.scan`` returning
-    every step's ELBO), what vi.fit adds over that is its overhead."""
+    every step's ELBO), what vi.fit adds over that is its overhead.
+
+    ``ablations_s``: the plain-JAX fit with one piece of its step removed
+    (``ablations_how``, from ``ABLATIONS``), and ``empty``, the loop alone;
+    ``noise_alone``, the loop drawing the noise and nothing else, and
+    ``bits_alone`` the same with the threefry bits alone;
+    ``erf_inv_copies``: the instructions of the compiled plain-JAX fit that
+    come from the ``erf_inv`` of ``jax.random.normal`` (uniform to normal),
+    as a multiple of those in the compiled ``noise_alone`` (one copy): XLA
+    recomputing the noise in several of the fused kernels that use it;
+    ``saved_per_step_s``: plain JAX minus each ablation, per step, against
+    ``gap_per_step_s``, plain JAX minus the limit. ``noise_vectorised_s``:
+    the plain-JAX fit with its noise drawn before the loop inside the jitted
+    fit, by ``vmap`` of ``jax.random.normal`` over the same step keys (the
+    same noise, bit for bit; ``noise_vectorised_trace_diff``: the largest
+    difference of the two ELBO traces, from XLA compiling the rest of the
+    step differently). All of these, and the limit and plain JAX, are timed
+    in turn (``_alternating``: medians, and ``ablations_min_s`` the fastest
+    repeat of each, the limit and plain JAX included)."""
     grad = jax.vmap(jax.grad(partial(log_joint, x=x, y=y)))
     optimizer = optax.adam(optax.cosine_decay_schedule(0.05, num_steps))
-    start = families.normal.init(jnp.zeros(x.shape[1]), 0.1)
-
-    def neg_elbo(key, params):
-        loc, scale = params.loc, jax.nn.softplus(params.raw_scale)
-        z = loc + scale * jax.random.normal(key, (NUM_PARTICLES, x.shape[1]))
-        log_q = jnp.sum(jax.scipy.stats.norm.logpdf(z, loc, scale), axis=-1)
-        return -jnp.mean(jax.vmap(partial(log_joint, x=x, y=y))(z) - log_q)
-
-    @jax.jit
-    def plain_jax(key):
-        def step(carry, key):
-            params, state = carry
-            value, g = jax.value_and_grad(neg_elbo, argnums=1)(key, params)
-            updates, state = optimizer.update(g, state, params)
-            return (optax.apply_updates(params, updates), state), -value
-
-        return jax.lax.scan(step, (start, optimizer.init(start)),
-                            jax.random.split(key, num_steps))
+    shape = (NUM_PARTICLES, x.shape[1])
 
     @jax.jit
     def gradients_only(z):
         return jax.lax.scan(lambda z, _: (z + 1e-9 * grad(z), None), z, None,
                             length=num_steps)[0]
 
-    z = 0.1 * jax.random.normal(jax.random.key(5), (NUM_PARTICLES, x.shape[1]))
-    limit_s = median_time(lambda: jax.block_until_ready(gradients_only(z)))
-    plain_jax_s = median_time(lambda: jax.block_until_ready(plain_jax(jax.random.key(0))))
+    @jax.jit
+    def empty(key):
+        start = families.normal.init(jnp.zeros(x.shape[1]), 0.1)
+        return jax.lax.scan(lambda p, _: (jax.tree.map(lambda a: 0.999 * a + 1e-3, p), None),
+                            start, jax.random.split(key, num_steps))[0]
+
+    def noise_alone(draw):
+        return jax.jit(lambda key: jax.lax.scan(lambda e, k: (e + draw(k, shape), None),
+                                                jnp.zeros(shape, draw(key, shape).dtype),
+                                                jax.random.split(key, num_steps))[0])
+
+    key = jax.random.key(0)
+    normal_alone = noise_alone(jax.random.normal)
+    plain_jax = _plain_fit(x, y, num_steps, optimizer)
+    in_advance = _plain_fit(x, y, num_steps, optimizer, noise_in_advance=True)
+
+    @jax.jit
+    def noise_vectorised(key):
+        eps = jax.vmap(lambda k: jax.random.normal(k, shape))(jax.random.split(key, num_steps))
+        return in_advance(eps)
+
+    eps = jax.vmap(lambda k: jax.random.normal(k, shape))(jax.random.split(key, num_steps))
+    z = 0.1 * jax.random.normal(jax.random.key(5), shape)
+    fits = dict(limit=(gradients_only, z), plain_jax=(plain_jax, key),
+                noise_in_advance=(in_advance, eps),
+                sgd=(_plain_fit(x, y, num_steps, optax.sgd(1e-3)), key),
+                no_log_q=(_plain_fit(x, y, num_steps, optimizer, log_q=False), key),
+                no_reparam=(_plain_fit(x, y, num_steps, optimizer, reparam=False), key),
+                no_value=(_plain_fit(x, y, num_steps, optimizer, value=False), key),
+                noise_and_value=(_plain_fit(x, y, num_steps, optimizer, noise_in_advance=True,
+                                            value=False), eps),
+                empty=(empty, key), noise_alone=(normal_alone, key),
+                bits_alone=(noise_alone(jax.random.bits), key),
+                noise_vectorised=(noise_vectorised, key))
+    if os.environ.get(COLD_ONLY):
+        trace_diff, erf_inv_copies = float("nan"), float("nan")
+    else:
+        trace_diff = float(jnp.max(jnp.abs(plain_jax(key)[1] - noise_vectorised(key)[1])))
+        erf_inv_copies = (_instructions(plain_jax, key, "erf_inv")
+                          / _instructions(normal_alone, key, "erf_inv"))
+    ablations_s, fastest_s = _alternating({name: partial(*f) for name, f in fits.items()})
+    limit_s, plain_jax_s = ablations_s.pop("limit"), ablations_s.pop("plain_jax")
+    noise_vectorised_s = ablations_s.pop("noise_vectorised")
+    vibook_s = times.get("vibook_s", float("nan"))
+    gap = (plain_jax_s - limit_s) / num_steps
+    saved = {name: (plain_jax_s - s) / num_steps for name, s in ablations_s.items()
+             if name in ABLATIONS}
     return dict(kind="limit", name="Autodiff VI (vi.fit), one step against S gradient "
                 "evaluations of the log joint", group="vi",
                 size=dict(N=x.shape[0], D=x.shape[1], steps=num_steps,
                           particles=NUM_PARTICLES),
-                vibook_s=times.get("vibook_s", float("nan")), limit_s=limit_s,
+                vibook_s=vibook_s, limit_s=limit_s,
                 limit="jitted lax.scan of vmap(grad(log_joint)) alone",
-                multiple=times.get("vibook_s", float("nan")) / limit_s,
+                multiple=vibook_s / limit_s,
                 peer_multiple=times.get("peer_s", float("nan")) / limit_s,
                 plain_jax_s=plain_jax_s, plain_jax_multiple=plain_jax_s / limit_s,
-                per_step_s=dict(vibook=times.get("vibook_s", float("nan")) / num_steps,
-                                limit=limit_s / num_steps))
+                per_step_s=dict(vibook=vibook_s / num_steps, limit=limit_s / num_steps,
+                                plain_jax=plain_jax_s / num_steps,
+                                **{name: s / num_steps for name, s in ablations_s.items()}),
+                ablations_s=ablations_s, ablations_min_s=fastest_s,
+                ablations_how=dict(ABLATIONS, noise_and_value="noise_in_advance and no_value "
+                                   "together", noise_alone="not an ablation: the loop "
+                                   "drawing the noise and nothing else (lax.scan of "
+                                   "jax.random.normal(key, (S, D)) summed into the carry)",
+                                   bits_alone="not an ablation: noise_alone with "
+                                   "jax.random.bits (the threefry hash alone, no conversion "
+                                   "to normal numbers)",
+                                   empty="the loop alone: lax.scan over the step "
+                                   "keys, its body only moving the parameters "
+                                   "(0.999 p + 0.001)"),
+                gap_per_step_s=gap, saved_per_step_s=saved,
+                noise_vectorised_s=noise_vectorised_s,
+                noise_vectorised_trace_diff=trace_diff, erf_inv_copies=erf_inv_copies,
+                cause=_cause({k: 1e6 * v / num_steps for k, v in ablations_s.items()},
+                             1e6 * limit_s / num_steps, 1e6 * plain_jax_s / num_steps,
+                             1e6 * noise_vectorised_s / num_steps, erf_inv_copies))
+
+
+def _instructions(fn, arg, primitive):
+    """How many instructions of ``fn``'s compiled code (XLA's optimised HLO) come from a
+    JAX ``primitive``, by the ``op_name`` each instruction's metadata carries."""
+    hlo = fn.lower(arg).compile().as_text()
+    return len(re.findall(rf'^\s*(?:ROOT )?%\S+ = .*op_name="[^"]*{primitive}', hlo, re.M))
+
+
+def _alternating(fns, repeats=2 * REPEATS):
+    """Median and fastest warm times of zero-argument jitted calls, run in turn ``repeats``
+    times after one warm-up each, so that a change in the machine's load reaches all of them
+    alike (NaN, nothing called, in a ``COLD_ONLY`` run)."""
+    if os.environ.get(COLD_ONLY):
+        return {name: float("nan") for name in fns}, {name: float("nan") for name in fns}
+    runs = {name: [] for name in fns}
+    for fn in fns.values():
+        jax.block_until_ready(fn())
+    for _ in range(repeats):
+        for name, fn in fns.items():
+            runs[name].append(timed(lambda: jax.block_until_ready(fn()))[0])
+    return ({name: statistics.median(t) for name, t in runs.items()},
+            {name: min(t) for name, t in runs.items()})
+
+
+def _cause(ablations, limit, plain, vectorised, erf_inv_copies):
+    """The ablations in words, from times per step in microseconds (None in a run without
+    warm times)."""
+    if not np.isfinite(plain):
+        return None
+    gap = plain - limit
+    saved = {name: plain - ablations[name] for name in ABLATIONS}
+    pieces = dict(noise_in_advance="drawing the noise inside the loop (jax.random.normal)",
+                  no_value="the ELBO value of each step",
+                  sgd="Adam with its cosine schedule (against SGD)", no_log_q="log q",
+                  no_reparam="the backward pass through z = loc + scale eps")
+    parts = "; ".join(f"{pieces[k]} {saved[k]:.1f} us ({100 * saved[k] / gap:.0f}%)"
+                      for k in sorted(saved, key=saved.get, reverse=True))
+    both, noise, bits = (ablations[k] for k in ("noise_and_value", "noise_alone", "bits_alone"))
+    return (f"The plain-JAX fit takes {plain:.1f} us a step, the limit {limit:.1f} us: a gap of "
+            f"{gap:.1f} us. Removed one at a time, each piece of the step saves: {parts}; "
+            f"{sum(saved.values()):.1f} us in all (removed separately, the savings need not "
+            f"add up to the gap). With the noise drawn in advance and no ELBO value together "
+            f"the step takes {both:.1f} us, {both / limit:.2f} times the limit. The loop "
+            f"alone, with an empty body, takes {ablations['empty']:.1f} us a step, and "
+            f"drawing the noise in it and nothing else {noise:.1f} us ({bits:.1f} us for the "
+            f"threefry bits alone); the compiled plain-JAX fit holds {erf_inv_copies:.1f} "
+            f"times the instructions of the noise's erf_inv (uniform to normal) that the "
+            f"compiled noise-only loop holds. The same "
+            f"noise drawn before the loop inside the jitted fit (vmap of jax.random.normal "
+            f"over the step keys) instead of in it: {vectorised:.1f} us a step, "
+            f"{plain - vectorised:.1f} us less.")
 
 
 def _floor(x, y, start, optimizer, num_steps, trace1, trace2):
