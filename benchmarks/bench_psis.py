@@ -1,20 +1,30 @@
 """PSIS against ArviZ, and chapter 9's NUTS against VI, on the CPU.
 
-``psis_*``: :func:`vibook.diagnostics.psis` (jit-compiled JAX) against ArviZ's
-``psislw`` (NumPy) on the same ``S`` log weights, ``S = 10^3 ... 10^6``, both
-in float64 (this process enables JAX's 64-bit mode). The weights are the log
-absolute values of Student-t draws with 2 degrees of freedom, a tail of shape
-about 1/2. Equal results: :math:`\\hat k` and every smoothed weight agree to
+``psis_*``: :func:`vibook.diagnostics.psis` against ArviZ's ``psislw``
+(NumPy) on the same ``S`` log weights, ``S = 10^3 ... 10^6``, both in float64
+(this process enables JAX's 64-bit mode). The weights are the log absolute
+values of Student-t draws with 2 degrees of freedom, a tail of shape about
+1/2. Equal results: :math:`\\hat k` and every smoothed weight agree to
 :math:`10^{-6}` relative (the difference is the larger of the two relative
 errors, the weights' measured against the largest weight).
 
 ``psis`` called on a concrete array in the CPU's memory finds the tail with
 NumPy (``np.argpartition``, in place) and smooths it with jit-compiled JAX;
 under ``jax.jit`` (or on a GPU) the tail is found in JAX (a sampled threshold,
-exact fallback: ``diagnostics._largest``). Both give the same numbers; the
-record's ``vibook_jit_s`` is the median warm time of ``jax.jit(psis)`` and
-``jit_difference`` its largest difference from the eager call's weights and
-k-hat (relative, as ``difference``).
+exact fallback: ``diagnostics._largest``). The record's ``vibook_jit_s`` is
+the median warm time of ``jax.jit(psis)`` and ``jit_difference`` its
+difference from the eager call (relative, as ``difference``).
+``vibook_parts`` splits the eager call: ``select_s`` (NumPy's selection),
+``smooth_s`` (the compiled rest), ``gpd_fit_s`` (the compiled Pareto fit
+alone, on the M exceedances) against ``gpd_fit_numpy_s`` (the same code run
+by NumPy), and ``grid_log1p_s`` against ``grid_log1p_numpy_s``: ``log1p`` of
+a float64 array of the fit's grid shape, (30 + floor(sqrt(M))) x M, compiled
+by XLA and in NumPy. ``numpy_path_s`` (warm median) and
+``numpy_path_cold_s`` (first call, after the comparison's calls) time the
+alternative of running all of psis in NumPy (the package's own pieces with
+``xp = numpy``, its results made JAX arrays by ``jax.dlpack``, nothing
+compiled); ``numpy_path_difference`` is its difference from vibook's
+result.
 
 ``nuts_vs_vi``: chapter 9's ground truth against its approximation on the
 logistic regression of chapter 7 (427 × 31): ``mcmc.nuts`` (BlackJAX, 4
@@ -29,11 +39,12 @@ import warnings
 from functools import partial
 
 import jax
+import jax.dlpack
 import jax.numpy as jnp
 import numpy as np
 import optax
 
-from _harness import compare, median_time, record
+from _harness import compare, median_time, record, timed
 from vibook import data, diagnostics, elbo, families, mcmc, models, vi
 
 SIZES = [10**3, 10**4, 10**5, 10**6]
@@ -62,24 +73,49 @@ def psis_case(size):
     times, (result, peer_result) = compare(ours, theirs)
     jitted = jax.jit(diagnostics.psis)
     jit_s = median_time(lambda: jax.block_until_ready(jitted(log_w)))
-    # where eager psis spends its time: NumPy's selection of the M + 1 largest,
-    # then the compiled smoothing, of which the Pareto fit on the M exceedances
+    # where the eager call spends its time: NumPy's selection, then the compiled smoothing
     m = diagnostics.tail_length(size)
-    tail = diagnostics._largest_host(raw, m + 1)
-    top = np.exp(raw[tail] - raw[tail[-1]])
-    exceed = jnp.asarray(top[1:] - top[0])
+    tail = diagnostics._largest_host(raw, m + 1)                    # (M+1,)
+    tail_j = jnp.asarray(tail)
+    shifted = raw - raw[tail[-1]]
+    exceed = np.exp(shifted[tail[1:]]) - np.exp(shifted[tail[0]])   # (M,), all > 0 here
     gpd = jax.jit(diagnostics._gpd_fit)
+    exceed_j, m_j = jnp.asarray(exceed), jnp.asarray(m)
+    grid = np.outer(np.linspace(-0.9, 0.9, 30 + int(np.sqrt(m))), exceed / exceed.max())
+    log1p = jax.jit(jnp.log1p)
+    grid_j = jnp.asarray(grid)
     parts = dict(select_s=median_time(lambda: diagnostics._largest_host(raw, m + 1)),
                  smooth_s=median_time(lambda: jax.block_until_ready(
-                     diagnostics._psis_given_tail(log_w, jnp.asarray(tail)))),
-                 gpd_fit_s=median_time(lambda: jax.block_until_ready(
-                     gpd(exceed, jnp.sum(exceed > 0)))))
+                     diagnostics._psis_given_tail(log_w, tail_j))),
+                 gpd_fit_s=median_time(lambda: jax.block_until_ready(gpd(exceed_j, m_j))),
+                 gpd_fit_numpy_s=median_time(lambda: diagnostics._gpd_fit(exceed, np.int64(m), np)),
+                 grid_log1p_s=median_time(lambda: jax.block_until_ready(log1p(grid_j))),
+                 grid_log1p_numpy_s=median_time(lambda: np.log1p(grid)))
+    # the alternative: the whole of psis in NumPy (vibook's own pieces with xp = numpy),
+    # its results made JAX arrays without compiling anything
+    numpy_cold_s, numpy_result = timed(lambda: _numpy_psis(raw))
+    numpy_s = median_time(lambda: _numpy_psis(raw))
     return [record(f"PSIS (diagnostics.psis), S = {size:,}", "psis", dict(N=size, D=1),
                    f"ArviZ {arviz.__version__} psislw (NumPy)", times,
                    difference(result, peer_result), 1e-6,
                    "relative difference of k-hat and of the smoothed weights",
                    khat=float(result[1]), vibook_jit_s=jit_s, vibook_parts=parts,
+                   numpy_path_s=numpy_s, numpy_path_cold_s=numpy_cold_s,
+                   numpy_path_difference=difference(numpy_result, result),
                    jit_difference=difference(jitted(log_w), result))]
+
+
+def _numpy_psis(raw):
+    """Not vibook's path: psis wholly in NumPy, from the package's own pieces run with
+    ``xp = numpy``, the two results made JAX arrays by ``jax.dlpack`` (nothing compiled)."""
+    tail = diagnostics._largest_host(raw, diagnostics.tail_length(raw.shape[0]) + 1)
+    lw = raw - raw[tail[-1]]
+    with np.errstate(all="ignore"):      # masked lanes compute log(0), inf - inf, as in JAX
+        new_tail, khat = diagnostics._smooth_tail(lw[tail], np)
+    below = lw[tail[0]]
+    lw[tail[1:]] = new_tail
+    lw -= diagnostics._log_normaliser(lw, below, new_tail, np)
+    return jax.block_until_ready((jax.dlpack.from_dlpack(lw), jax.dlpack.from_dlpack(khat)))
 
 
 def nuts_vs_vi():

@@ -323,22 +323,55 @@ def test_compact_matches_nonzero():
         assert np.all((got >= 0) & (got < mask.size))
 
 
+def _psis_inputs(size, rng):
+    """Log weights for comparing psis's NumPy and JAX paths: those of _tail_inputs
+    (ties, mostly -inf, sorted, the sampled selection's fallback), a heavy and
+    a light tail, all equal (q = p: no tail), and a spread wider than float32's
+    range (the fit then leaves out weights below the float floor)."""
+    inputs = _tail_inputs(size, rng) if size >= 100 else {
+        "random": rng.standard_t(2.0, size), "ties": np.round(rng.normal(size=size), 1),
+        "mostly -inf": np.where(np.arange(size) % 3 == 0, rng.normal(size=size), -np.inf),
+        "sorted": np.sort(rng.normal(size=size))}
+    return inputs | {"pareto": _weights("pareto", size, rng.integers(100)),
+                     "lognormal": _weights("lognormal", size, rng.integers(100)),
+                     "equal": np.zeros(size), "wide": 100.0 * rng.normal(size=size)}
+
+
 @pytest.mark.parametrize("dtype", [jnp.float32, jnp.float64])
 def test_psis_numpy_selection_gives_the_jitted_numbers(dtype):
-    # A concrete array takes the NumPy selection (argpartition); under jit the
-    # selection is JAX's. Both feed the same smoothing: the same numbers, with
-    # ties and -inf, on both sides of _SAMPLE_FROM.
+    # A concrete array takes NumPy's selection (argpartition); under jit the
+    # selection is JAX's. Both feed the same compiled smoothing: the same
+    # numbers, bit for bit, with ties, -inf, no tail and a spread wider than the
+    # float range, on both sides of _SAMPLE_FROM.
     rng = np.random.default_rng(8)
     with jax.enable_x64(dtype == jnp.float64):
-        for size in (1000, diagnostics._SAMPLE_FROM + 1000):
-            for name, values in _tail_inputs(size, rng).items():
+        jitted = jax.jit(diagnostics.psis)
+        for size in (diagnostics.MIN_DRAWS, 50, 1000, diagnostics._SAMPLE_FROM + 1000):
+            for name, values in _psis_inputs(size, rng).items():
                 values = np.where(np.isinf(values), values, values - 3.0)
                 lw = jnp.asarray(values, dtype=dtype)
                 host, host_k = diagnostics.psis(lw)
-                jitted, jit_k = jax.jit(diagnostics.psis)(lw)
-                np.testing.assert_array_equal(np.asarray(host), np.asarray(jitted),
-                                              err_msg=f"{name}, S = {size}")
-                np.testing.assert_array_equal(float(host_k), float(jit_k))
+                jit, jit_k = jitted(lw)
+                where = f"{name}, S = {size}"
+                assert host.dtype == jit.dtype == dtype and host.shape == (size,), where
+                np.testing.assert_array_equal(np.asarray(host), np.asarray(jit), err_msg=where)
+                np.testing.assert_array_equal(float(host_k), float(jit_k), err_msg=where)
+                assert np.all(np.isneginf(np.asarray(host)[np.isneginf(values)])), where
+
+
+def test_psis_on_a_host_array_selects_with_numpy_and_returns_jax_arrays(monkeypatch):
+    # A concrete CPU array, a NumPy array included, takes NumPy's selection, not
+    # the JAX path's (_psis); the results are JAX arrays of the input's dtype.
+    def no_jax(lw):
+        raise AssertionError("the JAX path ran")
+    monkeypatch.setattr(diagnostics, "_psis", no_jax)
+    raw = _weights("student_t", 500, seed=3)
+    for log_weights in (jnp.asarray(raw), raw):
+        smoothed, khat = diagnostics.psis(log_weights)
+        assert isinstance(smoothed, jax.Array) and isinstance(khat, jax.Array)
+        assert smoothed.shape == (500,) and khat.shape == ()
+        assert smoothed.dtype == khat.dtype == jnp.asarray(raw).dtype
+        assert abs(float(jax.nn.logsumexp(smoothed))) < 1e-5
 
 
 def test_psis_checks_jax_arrays_with_the_same_messages():

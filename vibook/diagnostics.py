@@ -159,27 +159,26 @@ def gpd_fit(x):
     if values is not None and not (np.all(np.diff(values) >= 0) and np.sum(values > 0) >= 5):
         raise ValueError("x must be sorted in increasing order with at least 5 positive "
                          f"exceedances, got {np.sum(values > 0)} positive of {values.size}")
-    return _gpd_fit(x, jnp.sum(x > 0))
+    return _gpd_fit(jnp.maximum(x, 0.0), jnp.sum(x > 0))
 
 
-def _gpd_fit(x, n):
-    """:func:`gpd_fit` on the last ``n`` (traced) entries of ``x``, the rest ignored."""
+def _gpd_fit(x, n, xp=jnp):
+    """:func:`gpd_fit` on the ``n`` positive entries of the sorted ``x``, whose other
+    entries must be 0 (they then add nothing to the sums); ``n`` may be traced.
+    ``xp`` is ``numpy`` or ``jax.numpy``."""
     size = x.shape[0]
-    valid = jnp.arange(size) >= size - n                            # (size,)
     n_f = n.astype(x.dtype)
-    m = 30 + jnp.floor(jnp.sqrt(n_f))
-    j = jnp.arange(1, 30 + int(math.sqrt(size)) + 1, dtype=x.dtype)  # (m_max,)
-    quarter = x[size - n + jnp.floor(n_f / 4 + 0.5).astype(n.dtype) - 1]
-    b = 1.0 / x[-1] + (1.0 - jnp.sqrt(m / (j - 0.5))) / (3.0 * quarter)
-    logs = jnp.where(valid[None, :], jnp.log1p(-b[:, None] * x[None, :]), 0.0)
-    k = jnp.sum(logs, axis=1) / n_f                                  # (m_max,)
-    mean_x = jnp.sum(jnp.where(valid, x, 0.0)) / n_f
-    ratio = jnp.where(b == 0, 1.0 / mean_x, -b / jnp.where(b == 0, 1.0, k))
-    log_lik = jnp.where(j <= m, n_f * (jnp.log(ratio) - k - 1.0), -jnp.inf)
-    weights = 1.0 / jnp.sum(jnp.exp(log_lik[None, :] - log_lik[:, None]), axis=1)
-    weights = jnp.where((j <= m) & (weights >= 10 * jnp.finfo(x.dtype).eps), weights, 0.0)
-    b_post = jnp.sum(b * weights) / jnp.sum(weights)
-    k_post = jnp.sum(jnp.where(valid, jnp.log1p(-b_post * x), 0.0)) / n_f
+    m = 30 + xp.floor(xp.sqrt(n_f))
+    j = xp.arange(1, 30 + int(math.sqrt(size)) + 1, dtype=x.dtype)  # (m_max,)
+    quarter = x[size - n + xp.floor(n_f / 4 + 0.5).astype(n.dtype) - 1]
+    b = 1.0 / x[-1] + (1.0 - xp.sqrt(m / (j - 0.5))) / (3.0 * quarter)
+    k = xp.log1p(-b[:, None] * x[None, :]).sum(axis=1) / n_f         # (m_max,)
+    ratio = xp.where(b == 0, 1.0 / (x.sum() / n_f), -b / xp.where(b == 0, 1.0, k))
+    log_lik = xp.where(j <= m, n_f * (xp.log(ratio) - k - 1.0), -xp.inf)
+    weights = 1.0 / xp.exp(log_lik[None, :] - log_lik[:, None]).sum(axis=1)
+    weights = xp.where((j <= m) & (weights >= 10 * xp.finfo(x.dtype).eps), weights, 0.0)
+    b_post = (b * weights).sum() / weights.sum()
+    k_post = xp.log1p(-b_post * x).sum() / n_f
     sigma = -k_post / b_post
     return (n_f * k_post + 10 * 0.5) / (n_f + 10), sigma
 
@@ -203,9 +202,15 @@ def gpd_quantile(p, k, sigma):
         raise ValueError("p must lie in [0, 1)")
     k = _checks.finite(k, "k")
     sigma = _checks.positive(sigma, "sigma")
-    tiny = jnp.abs(k) < jnp.finfo(p.dtype).eps
-    safe_k = jnp.where(tiny, 1.0, k)
-    return sigma * jnp.where(tiny, -jnp.log1p(-p), jnp.expm1(-safe_k * jnp.log1p(-p)) / safe_k)
+    return _gpd_quantile(p, k, sigma)
+
+
+def _gpd_quantile(p, k, sigma, xp=jnp):
+    """:func:`gpd_quantile` without the checks; ``xp`` is ``numpy`` or ``jax.numpy``."""
+    tiny = xp.abs(k) < xp.finfo(p.dtype).eps
+    safe_k = xp.where(tiny, 1.0, k)
+    log_survival = -xp.log1p(-p)
+    return sigma * xp.where(tiny, log_survival, xp.expm1(safe_k * log_survival) / safe_k)
 
 
 _UINT = {4: jnp.uint32, 8: jnp.uint64}
@@ -315,17 +320,29 @@ def _largest(lw, m):
 
 @jax.jit
 def _psis(lw):
+    """:func:`psis` in JAX, for traced arrays and arrays on a GPU."""
     m = tail_length(lw.shape[0])
     lw = lw - jnp.max(lw)                                            # max raw weight: 0
     top, top_idx = _largest(lw, m + 1)                               # (M+1,) increasing
-    return _smooth(lw, top, top_idx)
+    new_tail, khat = _smooth_tail(top)
+    lw = lw.at[top_idx[1:]].set(new_tail, unique_indices=True)
+    return lw - _log_normaliser(lw, top[0], new_tail), khat
+
+
+def _psis_host(lw):
+    """:func:`psis` on a concrete array in the CPU's memory: the M + 1 largest found by
+    NumPy (in place), the rest the compiled :func:`_psis_given_tail`."""
+    return _psis_given_tail(lw, _largest_host(np.asarray(lw), tail_length(lw.shape[0]) + 1))
 
 
 @jax.jit
 def _psis_given_tail(lw, top_idx):
     """:func:`_psis` with the indices of the M+1 largest values given, in increasing order."""
     lw = lw - lw[top_idx[-1]]                                        # max raw weight: 0
-    return _smooth(lw, lw[top_idx], top_idx)
+    top = lw[top_idx]
+    new_tail, khat = _smooth_tail(top)
+    lw = lw.at[top_idx[1:]].set(new_tail, unique_indices=True)
+    return lw - _log_normaliser(lw, top[0], new_tail), khat
 
 
 def _largest_host(lw, m):
@@ -333,7 +350,7 @@ def _largest_host(lw, m):
     :func:`_largest` orders them: by ``lw - max(lw)``, then by position."""
     idx = np.argpartition(lw, lw.size - m)[lw.size - m:]           # (m,) unordered
     idx.sort()
-    shifted = lw[idx] - lw[idx].max()                               # as _psis rounds them
+    shifted = lw[idx] - lw[idx].max()                               # as psis rounds them
     return idx[np.argsort(shifted, kind="stable")]
 
 
@@ -345,32 +362,43 @@ def _on_host(x):
     return len(devices) == 1 and next(iter(devices)).platform == "cpu"
 
 
-def _smooth(lw, top, top_idx):
-    """Steps 2-4 of :func:`psis` on log weights with maximum 0, given their M+1 largest."""
+def _smooth_tail(top, xp=jnp):
+    """Steps 2-4 of :func:`psis` on the M+1 largest log weights ``top`` (increasing,
+    maximum 0): the M new tail values and khat. ``xp`` is ``numpy`` or ``jax.numpy``."""
     m = top.shape[0] - 1
-    tail, tail_idx = top[1:], top_idx[1:]                            # (M,)
-    cutoff = jnp.maximum(top[0], jnp.log(jnp.finfo(lw.dtype).tiny))
-    exceed = jnp.exp(tail) - jnp.exp(cutoff)                         # (M,) sorted
-    # The fit uses only exceedances > 0: ties at the cutoff and weights below
-    # the float floor (which exp flushes to zero) are left out, as in ArviZ.
-    # They are the smallest, so the n kept are the last n.
-    fit = (tail > cutoff) & (exceed > 0)                             # (M,)
-    n = jnp.sum(fit)
+    tail = top[1:]                                                   # (M,)
+    tiny = xp.finfo(top.dtype).tiny
+    cutoff = xp.maximum(top[0], xp.log(tiny))
+    # Subnormal weights are taken as 0, as XLA flushes them (NumPy would keep them).
+    exp_cutoff = xp.exp(cutoff)
+    exp_cutoff = xp.where(exp_cutoff >= tiny, exp_cutoff, 0.0)
+    exceed = xp.exp(tail) - exp_cutoff                               # (M,) sorted
+    # The fit uses only exceedances > 0 (and not subnormal): ties at the cutoff
+    # and weights below the float floor are left out, as in ArviZ. They are the
+    # smallest, so the n kept are the last n.
+    fit = (tail > cutoff) & (exceed >= tiny)                         # (M,)
+    n = xp.count_nonzero(fit)
     enough = n >= 5
-    k, sigma = _gpd_fit(jnp.where(enough, exceed, jnp.linspace(1.0, 2.0, m, dtype=lw.dtype)),
-                        jnp.where(enough, n, m))
-    rank = jnp.arange(m) - (m - n)                                   # 0..n-1 over the fit
-    p = jnp.where(fit, (rank + 0.5) / jnp.maximum(n, 1), 0.5)
-    smoothed = jnp.log(gpd_quantile(p, k, sigma) + jnp.exp(cutoff))  # (M,)
-    smoothed = jnp.minimum(smoothed, 0.0)                            # truncate at max raw
-    ok = enough & jnp.isfinite(k) & (sigma > 0)
-    new_tail = jnp.where(fit & ok, smoothed, tail)
-    lw = lw.at[tail_idx].set(new_tail, unique_indices=True)
-    khat = jnp.where(n == 0, -jnp.inf, jnp.where(enough, k, jnp.inf))
-    # jax.nn.logsumexp(lw), its max read off the tail: the rest is at most top[0].
-    amax = jnp.maximum(jnp.max(new_tail), top[0])
-    amax = jnp.where(jnp.isfinite(amax), amax, 0.0)
-    return lw - (jnp.log(jnp.sum(jnp.exp(lw - amax))) + amax), khat
+    # With fewer than 5, a stand-in keeps the fit finite; its result is not used.
+    k, sigma = _gpd_fit(xp.where(enough, xp.where(fit, exceed, 0.0),
+                                 xp.arange(1, m + 1, dtype=top.dtype)),
+                        xp.where(enough, n, m), xp)
+    rank = xp.arange(m) - (m - n)                                    # 0..n-1 over the fit
+    p = ((rank + 0.5) / xp.maximum(n, 1)).astype(top.dtype)         # < 0 outside it: unused
+    smoothed = xp.log(_gpd_quantile(p, k, sigma, xp) + exp_cutoff)  # (M,)
+    smoothed = xp.minimum(smoothed, 0.0)                             # truncate at max raw
+    ok = enough & xp.isfinite(k) & (sigma > 0)
+    new_tail = xp.where(fit & ok, smoothed, tail)
+    khat = xp.where(n == 0, -xp.inf, xp.where(enough, k, xp.inf))
+    return new_tail, khat
+
+
+def _log_normaliser(lw, below, new_tail, xp=jnp):
+    """``logsumexp(lw)``, its maximum read off the smoothed tail ``new_tail``: the rest
+    of ``lw`` is at most ``below``."""
+    amax = xp.maximum(new_tail.max(), below)
+    amax = xp.where(xp.isfinite(amax), amax, 0.0)
+    return xp.log(xp.exp(lw - amax).sum()) + amax
 
 
 def psis(log_weights):
@@ -434,8 +462,8 @@ def psis(log_weights):
     True
     """
     lw = _log_weights(log_weights)
-    if _on_host(lw):       # NumPy's selection reads the array in place, see _largest_host
-        return _psis_given_tail(lw, _largest_host(np.asarray(lw), tail_length(lw.shape[0]) + 1))
+    if _on_host(lw):
+        return _psis_host(lw)
     return _psis(lw)
 
 
