@@ -33,8 +33,13 @@ def timed(fn):
     return time.perf_counter() - start, result
 
 
-def compare(vibook, peer, repeats=REPEATS, peer_cache=False, peer_needed=True):
+def compare(vibook, peer, repeats=REPEATS, peer_cache=False, peer_needed=True, calls=1):
     """Cold, median warm times and spreads of two zero-argument callables, run alternately.
+
+    With ``calls > 1`` (for calls of a fraction of a millisecond, where one call's
+    time is mostly the timer's and the caches' noise) each warm repeat times
+    ``calls`` calls in a row and records the time per call; the cold time is
+    still the first single call.
 
     Returns
     -------
@@ -63,25 +68,27 @@ def compare(vibook, peer, repeats=REPEATS, peer_cache=False, peer_needed=True):
                     repeats=0), (vibook_result, peer_result)
     warm = {"vibook": [], "peer": []}
     for _ in range(repeats):
-        warm["vibook"].append(timed(vibook)[0])
-        warm["peer"].append(timed(peer)[0])
+        for side, fn in (("vibook", vibook), ("peer", peer)):
+            warm[side].append(timed(lambda fn=fn: [fn() for _ in range(calls)])[0] / calls)
     vibook_s, peer_s = statistics.median(warm["vibook"]), statistics.median(warm["peer"])
     times = dict(vibook_s=vibook_s, peer_s=peer_s, ratio=peer_s / vibook_s,
                  vibook_min_s=min(warm["vibook"]), vibook_max_s=max(warm["vibook"]),
                  peer_min_s=min(warm["peer"]), peer_max_s=max(warm["peer"]),
                  vibook_cold_s=vibook_cold, peer_cold_s=peer_cold,
                  vibook_compile_s=max(vibook_cold - vibook_s, 0.0),
-                 peer_compile_s=max(peer_cold - peer_s, 0.0), repeats=repeats)
+                 peer_compile_s=max(peer_cold - peer_s, 0.0), repeats=repeats,
+                 calls_per_repeat=calls)
     return times, (vibook_result, peer_result)
 
 
-def median_time(fn, repeats=REPEATS):
-    """Median of ``repeats`` calls after one warm-up call (NaN, nothing called, in a
-    ``COLD_ONLY`` run)."""
+def median_time(fn, repeats=REPEATS, calls=1):
+    """Median of ``repeats`` timings after one warm-up call, each of ``calls`` calls in a row,
+    per call (NaN, nothing called, in a ``COLD_ONLY`` run)."""
     if os.environ.get(COLD_ONLY):
         return float("nan")
     fn()
-    return statistics.median(timed(fn)[0] for _ in range(repeats))
+    return statistics.median(timed(lambda: [fn() for _ in range(calls)])[0] / calls
+                             for _ in range(repeats))
 
 
 def record(name, group, size, peer, times, difference, tolerance, compared, **extra):

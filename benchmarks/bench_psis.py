@@ -6,7 +6,10 @@
 values of Student-t draws with 2 degrees of freedom, a tail of shape about
 1/2. Equal results: :math:`\\hat k` and every smoothed weight agree to
 :math:`10^{-6}` relative (the difference is the larger of the two relative
-errors, the weights' measured against the largest weight).
+errors, the weights' measured against the largest weight). A call takes a
+fraction of a millisecond at the smaller sizes, so each warm repeat times
+``calls_per_repeat = max(1, 10^5 / S)`` calls in a row, on both sides and
+for every part below (the cold time is one call).
 
 ``psis`` called on a concrete array in the CPU's memory finds the tail with
 NumPy (``np.argpartition``, in place) and smooths it with jit-compiled JAX;
@@ -70,9 +73,11 @@ def psis_case(size):
         return max(abs(float(k1) - float(k2)) / abs(float(k2)),
                    float(np.max(np.abs(w1 - w2)) / np.max(w2)))
 
-    times, (result, peer_result) = compare(ours, theirs)
+    calls = max(1, 100_000 // size)              # a warm repeat of at least ~20 ms
+    times, (result, peer_result) = compare(ours, theirs, calls=calls)
+    time_it = partial(median_time, calls=calls)
     jitted = jax.jit(diagnostics.psis)
-    jit_s = median_time(lambda: jax.block_until_ready(jitted(log_w)))
+    jit_s = time_it(lambda: jax.block_until_ready(jitted(log_w)))
     # where the eager call spends its time: NumPy's selection, then the compiled smoothing
     m = diagnostics.tail_length(size)
     tail = diagnostics._largest_host(raw, m + 1)                    # (M+1,)
@@ -84,17 +89,17 @@ def psis_case(size):
     grid = np.outer(np.linspace(-0.9, 0.9, 30 + int(np.sqrt(m))), exceed / exceed.max())
     log1p = jax.jit(jnp.log1p)
     grid_j = jnp.asarray(grid)
-    parts = dict(select_s=median_time(lambda: diagnostics._largest_host(raw, m + 1)),
-                 smooth_s=median_time(lambda: jax.block_until_ready(
+    parts = dict(select_s=time_it(lambda: diagnostics._largest_host(raw, m + 1)),
+                 smooth_s=time_it(lambda: jax.block_until_ready(
                      diagnostics._psis_given_tail(log_w, tail_j))),
-                 gpd_fit_s=median_time(lambda: jax.block_until_ready(gpd(exceed_j, m_j))),
-                 gpd_fit_numpy_s=median_time(lambda: diagnostics._gpd_fit(exceed, np.int64(m), np)),
-                 grid_log1p_s=median_time(lambda: jax.block_until_ready(log1p(grid_j))),
-                 grid_log1p_numpy_s=median_time(lambda: np.log1p(grid)))
+                 gpd_fit_s=time_it(lambda: jax.block_until_ready(gpd(exceed_j, m_j))),
+                 gpd_fit_numpy_s=time_it(lambda: diagnostics._gpd_fit(exceed, np.int64(m), np)),
+                 grid_log1p_s=time_it(lambda: jax.block_until_ready(log1p(grid_j))),
+                 grid_log1p_numpy_s=time_it(lambda: np.log1p(grid)))
     # the alternative: the whole of psis in NumPy (vibook's own pieces with xp = numpy),
     # its results made JAX arrays without compiling anything
     numpy_cold_s, numpy_result = timed(lambda: _numpy_psis(raw))
-    numpy_s = median_time(lambda: _numpy_psis(raw))
+    numpy_s = time_it(lambda: _numpy_psis(raw))
     return [record(f"PSIS (diagnostics.psis), S = {size:,}", "psis", dict(N=size, D=1),
                    f"ArviZ {arviz.__version__} psislw (NumPy)", times,
                    difference(result, peer_result), 1e-6,
