@@ -122,7 +122,7 @@ def vbgmm_case(n, d, concentration=1e-3):
     return [record(f"Variational GMM, full covariance, D={d}", "vbgmm",
                    dict(N=n, D=d, K=K, iterations=NUM_STEPS),
                    f"scikit-learn {sklearn.__version__} BayesianGaussianMixture", times, diff,
-                   TOLERANCE, "max |Δ| over E[π], means, E[Σ]",
+                   TOLERANCE, "max |Δ| over E[π], means, E[Λ]^-1 (scikit-learn's covariances_)",
                    peer_extra_s=_peer_extra(fitted, x64, lambda: _vbgmm_checks(x64, prior, resp)))]
 
 
