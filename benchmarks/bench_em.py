@@ -8,9 +8,10 @@
   (``weight_concentration_prior_type="dirichlet_distribution"``), both from the
   same responsibilities (``vibook.vbgmm.sklearn_fit`` hands scikit-learn vibook's start).
 * Inside the peer's timed call, scikit-learn draws no start of its own (vibook's
-  ``_sklearn.started``); the work it still does that vibook's fit does not (the
-  conversion and checks in ``sklearn_fit``, and the E-step ``fit`` adds after
-  the last iteration) is timed alone as ``peer_extra_s``.
+  ``_sklearn.started``). Timed alone as ``peer_extra_s``: the conversion and
+  checks in ``sklearn_fit``, which vibook's fit does not do, and the E-step
+  ``fit`` adds after the last iteration, which vibook's EM matches (it
+  evaluates the log joint at its final parameters for its log-likelihood).
 * Ablations: the E-step, the M-step and the float width before and after the
   changes that made ``fit_gmm`` fast, on the largest problem.
 
@@ -49,11 +50,12 @@ def mixture(n, d):
 
 
 def _peer_extra(fitted, x64, checks):
-    """Median times of the work inside the peer's timed call that vibook's fit does not do.
+    """Median times of two pieces of the peer's timed call, each timed alone.
 
     ``checks_s``: what vibook's ``sklearn_fit`` does before scikit-learn runs (the
-    data converted to a JAX array, the input checks); ``final_e_step_s``: the one
-    E-step that scikit-learn's ``fit`` adds after its last iteration.
+    data converted to a JAX array, the input checks), which vibook's fit does not
+    do; ``final_e_step_s``: the one E-step that scikit-learn's ``fit`` adds after
+    its last iteration (vibook's EM evaluates its log joint there too).
     """
     return dict(checks_s=median_time(lambda: jax.block_until_ready(checks())),
                 final_e_step_s=median_time(lambda: fitted._e_step(x64)))
