@@ -28,18 +28,18 @@ def fit(model, x):
 def started(estimator, resp=None, **kwargs):
     """A scikit-learn mixture that starts where vibook starts, and nothing else.
 
-    scikit-learn's mixtures always draw a start of their own before fitting:
-    with the default ``init_params="kmeans"``, a k-means run over all the data,
-    even when ``weights_init``, ``means_init`` and ``precisions_init`` then
-    replace its result; and its variational mixture has no public way to start
-    from given responsibilities at all. So this is the one place that uses a
-    private hook: a subclass overrides ``_initialize_parameters`` (the method
+    scikit-learn's variational mixture has no public way to start from given
+    responsibilities: it draws its own (by default a k-means run over all the
+    data). Its ``GaussianMixture`` skips its own start when ``weights_init``,
+    ``means_init`` and ``precisions_init`` are all given, in recent versions
+    (1.9 does); older ones drew it and discarded it. So this is the one place
+    that uses a private hook, for both: a subclass overrides ``_initialize_parameters`` (the method
     that draws the start) to call ``_initialize`` with ``resp`` (the first
     M-step's responsibilities), or with ``None``, in which case a
     ``GaussianMixture`` takes its start from the ``*_init`` arguments alone.
     Everything after that (the updates, ``max_iter`` with ``tol=0``, the
     final E-step of ``fit``) is scikit-learn's own code, and a comparison's
-    timed call holds no discarded work. (``xp``, the array namespace, is passed
+    timed call holds no discarded start, whatever the version. (``xp``, the array namespace, is passed
     by recent scikit-learn versions only.)
 
     Parameters

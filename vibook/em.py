@@ -537,8 +537,8 @@ def sklearn_fit(x, init, num_steps, reg_covar=0.0):
     """scikit-learn's EM from the same start: a fitted ``sklearn.mixture.GaussianMixture``.
 
     ``weights_init``, ``means_init`` and ``precisions_init`` (the inverse
-    covariances) set :math:`\\theta_0`, and nothing else is drawn: no k-means
-    start whose result would be discarded (see ``vibook/_sklearn.py``);
+    covariances) set :math:`\\theta_0`, and nothing else is drawn (see
+    ``vibook/_sklearn.py``);
     ``tol=0`` and ``max_iter=num_steps`` run exactly ``num_steps`` iterations,
     with the same covariance floor. The data and the start are converted to
     float64, scikit-learn's precision; its ``ConvergenceWarning`` (we stop on
