@@ -91,6 +91,22 @@ def median_time(fn, repeats=REPEATS, calls=1):
                              for _ in range(repeats))
 
 
+def in_turn(fns, repeats=2 * REPEATS):
+    """Median and fastest warm times of zero-argument calls (each blocking until its result
+    is ready), run in turn ``repeats`` times after one warm-up each, so that a change in the
+    machine's load reaches all of them alike (NaN, nothing called, in a ``COLD_ONLY`` run)."""
+    if os.environ.get(COLD_ONLY):
+        return {name: float("nan") for name in fns}, {name: float("nan") for name in fns}
+    runs = {name: [] for name in fns}
+    for fn in fns.values():
+        fn()
+    for _ in range(repeats):
+        for name, fn in fns.items():
+            runs[name].append(timed(fn)[0])
+    return ({name: statistics.median(t) for name, t in runs.items()},
+            {name: min(t) for name, t in runs.items()})
+
+
 def record(name, group, size, peer, times, difference, tolerance, compared, **extra):
     """One comparison's record for ``results.json``."""
     return dict(kind="comparison", name=name, group=group, size=size, peer=peer, **times,

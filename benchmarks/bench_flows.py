@@ -28,7 +28,8 @@ starting :math:`q` wide, about 1300 nats of KL on the funnel, whose
 such funnel fits end in NaN and one (this file's key) stays at KL 6.4, while
 the identity start converges for every key (KL 0.001 to 0.004). On the
 mixture, where :math:`q` must choose between the bumps, the end point depends
-on the Monte Carlo draws, not on the library (``_seed_controls``, recorded for
+on the Monte Carlo draws, and both libraries reach both kinds of end point
+(``_seed_controls``, recorded for
 every target as ``kl_keys_*`` over the fit keys ``0 .. KEYS - 1``): NumPyro's
 flow, fitted by ``vi.fit`` on vibook's draws and with vibook's log-scale bound,
 ends where vibook's fit does for each key (with its own clip too, except where
@@ -218,8 +219,8 @@ def _unequal_cause(kl_ours, kl_theirs, controls):
             f"with vibook's bound within {gap('peer_same_draws_same_bound'):.3f} nats of vibook's "
             f"fit for each of {KEYS} fit keys; with each side's own draws those keys end at KL "
             f"(min, median, max) {spread['vibook']} (vibook) and {spread['peer']} (NumPyro): "
-            "both sides reach both optima, one bump (0.357) or part of both, and which one "
-            "depends on the Monte Carlo draws, not on the library.")
+            "both sides reach both kinds of end point, one bump (0.357) or part of both, "
+            "and which one depends on the Monte Carlo draws.")
 
 
 def case(name):

@@ -18,11 +18,9 @@ exact fallback: ``diagnostics._largest``). The record's ``vibook_jit_s`` is
 the median warm time of ``jax.jit(psis)`` and ``jit_difference`` its
 difference from the eager call (relative, as ``difference``).
 ``vibook_parts`` splits the eager call: ``select_s`` (NumPy's selection),
-``smooth_s`` (the compiled rest), ``gpd_fit_s`` (the compiled Pareto fit
+``smooth_s`` (the compiled rest), and ``gpd_fit_s`` (the compiled Pareto fit
 alone, on the M exceedances) against ``gpd_fit_numpy_s`` (the same code run
-by NumPy), and ``grid_log1p_s`` against ``grid_log1p_numpy_s``: ``log1p`` of
-a float64 array of the fit's grid shape, (30 + floor(sqrt(M))) x M, compiled
-by XLA and in NumPy. ``numpy_path_s`` (warm median) and
+by NumPy). ``numpy_path_s`` (warm median) and
 ``numpy_path_cold_s`` (first call, after the comparison's calls) time the
 alternative of running all of psis in NumPy (the package's own pieces with
 ``xp = numpy``, its results made JAX arrays by ``jax.dlpack``, nothing
@@ -86,16 +84,11 @@ def psis_case(size):
     exceed = np.exp(shifted[tail[1:]]) - np.exp(shifted[tail[0]])   # (M,), all > 0 here
     gpd = jax.jit(diagnostics._gpd_fit)
     exceed_j, m_j = jnp.asarray(exceed), jnp.asarray(m)
-    grid = np.outer(np.linspace(-0.9, 0.9, 30 + int(np.sqrt(m))), exceed / exceed.max())
-    log1p = jax.jit(jnp.log1p)
-    grid_j = jnp.asarray(grid)
     parts = dict(select_s=time_it(lambda: diagnostics._largest_host(raw, m + 1)),
                  smooth_s=time_it(lambda: jax.block_until_ready(
                      diagnostics._psis_given_tail(log_w, tail_j))),
                  gpd_fit_s=time_it(lambda: jax.block_until_ready(gpd(exceed_j, m_j))),
-                 gpd_fit_numpy_s=time_it(lambda: diagnostics._gpd_fit(exceed, np.int64(m), np)),
-                 grid_log1p_s=time_it(lambda: jax.block_until_ready(log1p(grid_j))),
-                 grid_log1p_numpy_s=time_it(lambda: np.log1p(grid)))
+                 gpd_fit_numpy_s=time_it(lambda: diagnostics._gpd_fit(exceed, np.int64(m), np)))
     # the alternative: the whole of psis in NumPy (vibook's own pieces with xp = numpy),
     # its results made JAX arrays without compiling anything
     numpy_cold_s, numpy_result = timed(lambda: _numpy_psis(raw))

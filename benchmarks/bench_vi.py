@@ -23,7 +23,6 @@ difference is the largest of :math:`|\\Delta m_j| / s_j` and
 
 import os
 import re
-import statistics
 from functools import partial
 
 import jax
@@ -36,7 +35,7 @@ from numpyro.infer import SVI, Trace_ELBO, init_to_value
 from numpyro.infer.autoguide import AutoNormal
 from numpyro.optim import optax_to_numpyro
 
-from _harness import COLD_ONLY, REPEATS, compare, median_time, record, timed
+from _harness import COLD_ONLY, compare, in_turn, median_time, record
 from vibook import _checks, data, elbo, families, vi
 
 NUM_PARTICLES, BATCH, EPOCHS, TOLERANCE = 8, 32, 150, 0.3
@@ -229,7 +228,7 @@ def _limit(x, y, num_steps, times):
     same noise, bit for bit; ``noise_vectorised_trace_diff``: the largest
     difference of the two ELBO traces, from XLA compiling the rest of the
     step differently). All of these, and the limit and plain JAX, are timed
-    in turn (``_alternating``: medians, and ``ablations_min_s`` the fastest
+    in turn (``_harness.in_turn``: medians, and ``ablations_min_s`` the fastest
     repeat of each, the limit and plain JAX included)."""
     grad = jax.vmap(jax.grad(partial(log_joint, x=x, y=y)))
     optimizer = optax.adam(optax.cosine_decay_schedule(0.05, num_steps))
@@ -280,7 +279,8 @@ def _limit(x, y, num_steps, times):
         trace_diff = float(jnp.max(jnp.abs(plain_jax(key)[1] - noise_vectorised(key)[1])))
         erf_inv_copies = (_instructions(plain_jax, key, "erf_inv")
                           / _instructions(normal_alone, key, "erf_inv"))
-    ablations_s, fastest_s = _alternating({name: partial(*f) for name, f in fits.items()})
+    ablations_s, fastest_s = in_turn({name: lambda f=f: jax.block_until_ready(f[0](f[1]))
+                                      for name, f in fits.items()})
     limit_s, plain_jax_s = ablations_s.pop("limit"), ablations_s.pop("plain_jax")
     noise_vectorised_s = ablations_s.pop("noise_vectorised")
     vibook_s = times.get("vibook_s", float("nan"))
@@ -323,22 +323,6 @@ def _instructions(fn, arg, primitive):
     JAX ``primitive``, by the ``op_name`` each instruction's metadata carries."""
     hlo = fn.lower(arg).compile().as_text()
     return len(re.findall(rf'^\s*(?:ROOT )?%\S+ = .*op_name="[^"]*{primitive}', hlo, re.M))
-
-
-def _alternating(fns, repeats=2 * REPEATS):
-    """Median and fastest warm times of zero-argument jitted calls, run in turn ``repeats``
-    times after one warm-up each, so that a change in the machine's load reaches all of them
-    alike (NaN, nothing called, in a ``COLD_ONLY`` run)."""
-    if os.environ.get(COLD_ONLY):
-        return {name: float("nan") for name in fns}, {name: float("nan") for name in fns}
-    runs = {name: [] for name in fns}
-    for fn in fns.values():
-        jax.block_until_ready(fn())
-    for _ in range(repeats):
-        for name, fn in fns.items():
-            runs[name].append(timed(lambda: jax.block_until_ready(fn()))[0])
-    return ({name: statistics.median(t) for name, t in runs.items()},
-            {name: min(t) for name, t in runs.items()})
 
 
 def _cause(ablations, limit, plain, vectorised, erf_inv_copies):

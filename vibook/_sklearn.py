@@ -33,14 +33,15 @@ def started(estimator, resp=None, **kwargs):
     data). Its ``GaussianMixture`` skips its own start when ``weights_init``,
     ``means_init`` and ``precisions_init`` are all given, in recent versions
     (1.9 does); older ones drew it and discarded it. So this is the one place
-    that uses a private hook, for both: a subclass overrides ``_initialize_parameters`` (the method
-    that draws the start) to call ``_initialize`` with ``resp`` (the first
-    M-step's responsibilities), or with ``None``, in which case a
-    ``GaussianMixture`` takes its start from the ``*_init`` arguments alone.
-    Everything after that (the updates, ``max_iter`` with ``tol=0``, the
-    final E-step of ``fit``) is scikit-learn's own code, and a comparison's
-    timed call holds no discarded start, whatever the version. (``xp``, the array namespace, is passed
-    by recent scikit-learn versions only.)
+    that uses a private hook, for both: a subclass overrides
+    ``_initialize_parameters`` (the method that draws the start) to call
+    ``_initialize`` with ``resp`` (the first M-step's responsibilities), or
+    with ``None``, in which case a ``GaussianMixture`` takes its start from the
+    ``*_init`` arguments alone. Everything after that (the updates,
+    ``max_iter`` with ``tol=0``, the final E-step of ``fit``) is scikit-learn's
+    own code, and a comparison's timed call holds no discarded start, whatever
+    the version. (``xp``, the array namespace, is passed by recent
+    scikit-learn versions only.)
 
     Parameters
     ----------

@@ -324,9 +324,7 @@ def _psis(lw):
     m = tail_length(lw.shape[0])
     lw = lw - jnp.max(lw)                                            # max raw weight: 0
     top, top_idx = _largest(lw, m + 1)                               # (M+1,) increasing
-    new_tail, khat = _smooth_tail(top)
-    lw = lw.at[top_idx[1:]].set(new_tail, unique_indices=True)
-    return lw - _log_normaliser(lw, top[0], new_tail), khat
+    return _write_tail(lw, top, top_idx)
 
 
 def _psis_host(lw):
@@ -339,7 +337,12 @@ def _psis_host(lw):
 def _psis_given_tail(lw, top_idx):
     """:func:`_psis` with the indices of the M+1 largest values given, in increasing order."""
     lw = lw - lw[top_idx[-1]]                                        # max raw weight: 0
-    top = lw[top_idx]
+    return _write_tail(lw, lw[top_idx], top_idx)
+
+
+def _write_tail(lw, top, top_idx):
+    """Steps 2-4 on log weights with maximum 0, given their M+1 largest ``top`` (at
+    ``top_idx``): the smoothed tail written back, and all normalised; and khat."""
     new_tail, khat = _smooth_tail(top)
     lw = lw.at[top_idx[1:]].set(new_tail, unique_indices=True)
     return lw - _log_normaliser(lw, top[0], new_tail), khat
