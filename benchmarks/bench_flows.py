@@ -19,7 +19,11 @@ so that each layer's order matches vibook's. What still differs: NumPyro clips
 the log-scales to [-5, 3] with the gradient passed through (vibook:
 :math:`3\tanh(s/3)`), and its base is a fixed N(0, I) (vibook learns a diagonal
 Gaussian base, starting at N(0, I); held fixed, measured once, it moves none of
-the mixture's KLs for fit keys 0-4 by more than 2e-4 nats).
+the mixture's KLs for fit keys 0-4 by more than 2e-4 nats). And vibook writes
+its layers' narrow products (2 inputs, or 4 outputs) as multiply-adds instead
+of matrix-product calls (``vibook._mlp``): ``narrow_control_s`` times, in turn,
+vibook's fit, the same fit with every layer a matrix product (``matmul``) and
+NumPyro's.
 
 Why not NumPyro's defaults (``kl_peer_default``, recorded as a control: ELU
 units, Glorot-random output layers): the random output layers make the
@@ -72,8 +76,8 @@ from numpyro.infer import SVI, Trace_ELBO
 from numpyro.infer.autoguide import AutoIAFNormal
 from numpyro.optim import optax_to_numpyro
 
-from _harness import compare, record
-from vibook import elbo, flows, targets, vi
+from _harness import compare, in_turn, record
+from vibook import _mlp, elbo, flows, targets, vi
 
 STEPS, PARTICLES, LAYERS, HIDDEN, GRID, DRAWS = 3000, 16, 6, 32, 301, 20_000
 KEYS = 6                    # fit keys 0 .. KEYS - 1 for the seed controls
@@ -223,6 +227,20 @@ def _unequal_cause(kl_ours, kl_theirs, controls):
             "and which one depends on the Monte Carlo draws.")
 
 
+def _narrow_control(ours, theirs, target, family, start, optimizer):
+    """Median warm seconds, run in turn, of vibook's fit, the same fit with every layer
+    a matrix product (``_mlp``'s narrow multiply-adds off: ``matmul``) and NumPyro's."""
+    objective = partial(elbo.reparam, log_joint=target.log_density, family=family,
+                        num_samples=PARTICLES)         # its own: vi.fit caches per objective
+
+    def matmul():
+        with mock.patch.multiple(_mlp, FEW_INPUTS=0, FEW_OUTPUTS=0):
+            return jax.block_until_ready(
+                vi.fit(jax.random.key(0), objective, start, optimizer, STEPS)[1].elbo)
+
+    return in_turn(dict(vibook=ours, matmul=matmul, peer=theirs))[0]
+
+
 def case(name):
     target = {"banana": targets.banana, "funnel": targets.funnel,
               "mixture": targets.mixture}[name]()
@@ -265,6 +283,8 @@ def case(name):
                         left_mass_peer=float(jnp.mean(their_z[:, 0] < 0)))
     controls.update(_seed_controls(target, family, objective, optimizer, start, guide, flip,
                                    theirs))
+    controls["narrow_control_s"] = _narrow_control(ours, theirs, target, family, start,
+                                                   optimizer)
     difference, tolerance = abs(kl_ours - kl_theirs), 4 * se + KL_TOLERANCE
     if difference > tolerance:
         controls["unequal_cause"] = _unequal_cause(kl_ours, kl_theirs, controls)

@@ -27,6 +27,12 @@ alternative of running all of psis in NumPy (the package's own pieces with
 compiled); ``numpy_path_difference`` is its difference from vibook's
 result.
 
+Every case runs after ``vibook.device.setup()``, as every chapter does, so a
+compiled call runs in the calling thread (``run.py``). ``default_dispatch`` is
+the control: the same comparison (``vibook_s``, ``peer_s``, ``ratio``) in a
+fresh process without ``setup``, where JAX hands each compiled call costed at
+1000 flops or more to a worker thread and wakes the caller when it is done.
+
 ``nuts_vs_vi``: chapter 9's ground truth against its approximation on the
 logistic regression of chapter 7 (427 × 31): ``mcmc.nuts`` (BlackJAX, 4
 chains, 400 warm-up and 500 kept draws each) against a full-rank ``vi.fit``
@@ -36,8 +42,14 @@ the largest difference of the posterior means, in NUTS posterior standard
 deviations, is below 0.15 (the chapter's tolerance).
 """
 
+import json
+import math
+import os
+import subprocess
+import sys
 import warnings
 from functools import partial
+from pathlib import Path
 
 import jax
 import jax.dlpack
@@ -45,13 +57,15 @@ import jax.numpy as jnp
 import numpy as np
 import optax
 
-from _harness import compare, median_time, record, timed
+from _harness import COLD_ONLY, compare, median_time, record, timed
 from vibook import data, diagnostics, elbo, families, mcmc, models, vi
 
 SIZES = [10**3, 10**4, 10**5, 10**6]
 
 
-def psis_case(size):
+def _sides(size):
+    """``(raw, log_w, ours, theirs, calls)``: the S log weights (NumPy and JAX, float64),
+    the two zero-argument calls compared, and the calls per warm repeat."""
     jax.config.update("jax_enable_x64", True)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", FutureWarning)
@@ -63,7 +77,25 @@ def psis_case(size):
         return jax.block_until_ready(diagnostics.psis(log_w))
 
     def theirs():
-        return arviz.psislw(raw.copy())
+        return arviz.psislw(raw)                 # psislw copies its input itself
+
+    return raw, log_w, ours, theirs, max(1, 100_000 // size)  # a warm repeat >= ~20 ms
+
+
+def _default_dispatch(size):
+    """The control: the same comparison in a fresh process without ``device.setup()``,
+    so under JAX's default asynchronous CPU dispatch (``vibook_s``, ``peer_s``, ``ratio``;
+    NaN in a ``COLD_ONLY`` run)."""
+    if os.environ.get(COLD_ONLY):
+        return dict(vibook_s=math.nan, peer_s=math.nan, ratio=math.nan)
+    out = subprocess.run([sys.executable, __file__, str(size)], cwd=Path(__file__).parent,
+                         stdout=subprocess.PIPE, text=True, check=True).stdout
+    return json.loads(out.splitlines()[-1])
+
+
+def psis_case(size):
+    import arviz
+    raw, log_w, ours, theirs, calls = _sides(size)
 
     def difference(a, b):
         (s1, k1), (s2, k2) = a, b
@@ -71,7 +103,6 @@ def psis_case(size):
         return max(abs(float(k1) - float(k2)) / abs(float(k2)),
                    float(np.max(np.abs(w1 - w2)) / np.max(w2)))
 
-    calls = max(1, 100_000 // size)              # a warm repeat of at least ~20 ms
     times, (result, peer_result) = compare(ours, theirs, calls=calls)
     time_it = partial(median_time, calls=calls)
     jitted = jax.jit(diagnostics.psis)
@@ -100,7 +131,8 @@ def psis_case(size):
                    khat=float(result[1]), vibook_jit_s=jit_s, vibook_parts=parts,
                    numpy_path_s=numpy_s, numpy_path_cold_s=numpy_cold_s,
                    numpy_path_difference=difference(numpy_result, result),
-                   jit_difference=difference(jitted(log_w), result))]
+                   jit_difference=difference(jitted(log_w), result),
+                   default_dispatch=_default_dispatch(size))]
 
 
 def _numpy_psis(raw):
@@ -146,3 +178,9 @@ def nuts_vs_vi():
 
 CASES = {f"psis_{size}": partial(psis_case, size) for size in SIZES}
 CASES["nuts_vs_vi"] = nuts_vs_vi
+
+
+if __name__ == "__main__":       # _default_dispatch's process: no device.setup()
+    _, _, ours, theirs, calls = _sides(int(sys.argv[1]))
+    times = compare(ours, theirs, calls=calls)[0]
+    print(json.dumps({k: times[k] for k in ("vibook_s", "peer_s", "ratio")}))

@@ -16,6 +16,11 @@ NUTS) gets the same cache and ``torch.compile`` its own, and their second
 cold time is ``peer_cold_cached_s``; for a peer without a compilation cache
 (scikit-learn, ArviZ, eager PyTorch) none is recorded. The second run times
 only the cold calls (``_harness.COLD_ONLY``). ``--no-cache-run`` skips it.
+
+Each case's process starts with ``vibook.device.setup()``, as every chapter
+does: full-precision matrix products and, on the CPU, every compiled call run
+in the calling thread (JAX's asynchronous dispatch off; both sides of a JAX
+peer share it). ``bench_psis.py`` records the comparison without it too.
 """
 
 import argparse
@@ -46,11 +51,12 @@ def cases():
 
 
 def run_one(case_id):
-    """In a child process: run one case and print its records as one JSON line."""
+    """In a child process: run one case and print its records as one JSON line. The case
+    runs after ``device.setup()``, as every chapter does, with the compilation cache
+    only in the folder ``spawn`` names."""
     module, name = case_id.split(":")
-    if os.environ.get("VIBOOK_CACHE_DIR"):
-        from vibook import device
-        device.enable_compilation_cache(os.environ["VIBOOK_CACHE_DIR"])
+    from vibook import device
+    device.setup(cache="VIBOOK_CACHE_DIR" in os.environ)   # cache_dir() is that folder
     records = importlib.import_module(module).CASES[name]()
     print(MARK + json.dumps([dict(r, case=case_id) for r in records]), flush=True)
 

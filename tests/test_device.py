@@ -12,6 +12,7 @@ def test_setup_sets_full_precision_and_reports_the_backend():
     backend = device.setup()
     assert backend == jax.default_backend()
     assert jax.config.jax_default_matmul_precision == "highest"
+    assert jax.config.values["jax_cpu_enable_async_dispatch"] is False
     assert backend in device.describe()
 
 

@@ -11,7 +11,7 @@ import pytest
 from hypothesis import given, settings, strategies as st
 from scipy import stats
 
-from vibook import elbo, flows, targets, vi
+from vibook import _mlp, elbo, flows, targets, vi
 
 KEY = jax.random.key(0)
 DIM = 3
@@ -260,3 +260,17 @@ def test_reparam_elbo_bad_input():
         flows.reparam_elbo(KEY, params, log_joint, family, 0)
     with pytest.raises(TypeError, match="key"):
         flows.reparam_elbo(0, params, log_joint, family, 4)
+
+
+def test_narrow_layers_compute_the_same_products_as_matrix_products():
+    """``_mlp``'s multiply-adds for narrow layers (few inputs, or few outputs), masked
+    or not, give the matrix products' values."""
+    key = jax.random.key(0)
+    for sizes in ([2, 32, 32, 4], [3, 16, 4], [5, 8, 6]):
+        net = _mlp.init(key, sizes)
+        net = [(w, b + 0.1) for w, b in net]
+        masks = [jax.random.bernoulli(key, 0.7, w.shape).astype(w.dtype) for w, _ in net]
+        x = jax.random.normal(key, (7, sizes[0]))
+        for m in (None, masks):
+            assert jnp.allclose(_mlp.apply(net, x, m, narrow=True), _mlp.apply(net, x, m),
+                                rtol=1e-5, atol=1e-5)

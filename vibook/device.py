@@ -33,6 +33,14 @@ def setup(cache=True):
 
     * Matrix products in full float32 precision (no TF32 on recent GPUs), so
       the printed digits do not depend on the hardware.
+    * On the CPU, each compiled call runs in the calling thread (JAX's
+      ``jax_cpu_enable_async_dispatch`` off). By default JAX hands a call that
+      XLA costs at 1000 flops or more to a worker thread and wakes the caller
+      when it is done; on a machine with few cores that hand-off can cost
+      more than a small call's arithmetic (``benchmarks/bench_psis.py``
+      times ``diagnostics.psis`` both ways). A large call still uses every
+      core. This takes effect only if ``setup`` runs before JAX's first
+      computation in the process, as it does at the top of every chapter.
     * JAX's persistent compilation cache, so that a chapter run a second time
       (or a second ``make test``) loads its compiled programs from disk instead
       of compiling them again. The folder is :func:`cache_dir`. Turn it off
@@ -55,6 +63,7 @@ def setup(cache=True):
     if not isinstance(cache, (bool, np.bool_)):
         raise TypeError(f"cache must be True or False, got {cache!r}")
     jax.config.update("jax_default_matmul_precision", "highest")
+    jax.config.update("jax_cpu_enable_async_dispatch", False)
     if cache:
         enable_compilation_cache()
     return jax.default_backend()

@@ -162,7 +162,7 @@ def _planar_inverse(layer, y, num_bisections=30):
 
 def _coupling_shift_scale(net, mask, x):
     """``(s, t)`` from the kept coordinates ``mask * x``, zero on the kept ones."""
-    out = _mlp.apply(net, mask * x)                                     # (2D,)
+    out = _mlp.apply(net, mask * x, narrow=True)                        # (2D,)
     d = x.shape[-1]
     s, t = _bounded(out[:d]), out[d:]
     return (1.0 - mask) * s, (1.0 - mask) * t
@@ -271,7 +271,7 @@ def _made_masks(order, hidden, num_hidden_layers=2):
 
 
 def _iaf_shift_scale(net, masks, x):
-    out = _mlp.apply(net, x, masks)                                     # (2D,)
+    out = _mlp.apply(net, x, masks, narrow=True)                        # (2D,)
     d = x.shape[-1]
     return out[:d], _bounded(out[d:])
 
