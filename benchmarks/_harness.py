@@ -69,7 +69,7 @@ def compare(vibook, peer, repeats=REPEATS, peer_cache=False, peer_needed=True, c
     warm = {"vibook": [], "peer": []}
     for _ in range(repeats):
         for side, fn in (("vibook", vibook), ("peer", peer)):
-            warm[side].append(timed(lambda fn=fn: [fn() for _ in range(calls)])[0] / calls)
+            warm[side].append(timed(lambda fn=fn: _calls(fn, calls))[0] / calls)
     vibook_s, peer_s = statistics.median(warm["vibook"]), statistics.median(warm["peer"])
     times = dict(vibook_s=vibook_s, peer_s=peer_s, ratio=peer_s / vibook_s,
                  vibook_min_s=min(warm["vibook"]), vibook_max_s=max(warm["vibook"]),
@@ -87,8 +87,15 @@ def median_time(fn, repeats=REPEATS, calls=1):
     if os.environ.get(COLD_ONLY):
         return float("nan")
     fn()
-    return statistics.median(timed(lambda: [fn() for _ in range(calls)])[0] / calls
+    return statistics.median(timed(lambda: _calls(fn, calls))[0] / calls
                              for _ in range(repeats))
+
+
+def _calls(fn, calls):
+    """``fn()`` ``calls`` times, each result dropped before the next call (as in a reader's
+    loop: kept, a batch's results would hold ``calls`` arrays of memory at once)."""
+    for _ in range(calls):
+        fn()
 
 
 def in_turn(fns, repeats=2 * REPEATS):

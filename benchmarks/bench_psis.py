@@ -8,7 +8,8 @@ values of Student-t draws with 2 degrees of freedom, a tail of shape about
 :math:`10^{-6}` relative (the difference is the larger of the two relative
 errors, the weights' measured against the largest weight). A call takes a
 fraction of a millisecond at the smaller sizes, so each warm repeat times
-``calls_per_repeat = max(1, 10^5 / S)`` calls in a row, on both sides and
+``calls_per_repeat = max(1, 10^6 / S)`` calls in a row (at least ~10 ms on
+either side), on both sides and
 for every part below (the cold time is one call).
 
 ``psis`` called on a concrete array in the CPU's memory finds the tail with
@@ -79,7 +80,7 @@ def _sides(size):
     def theirs():
         return arviz.psislw(raw)                 # psislw copies its input itself
 
-    return raw, log_w, ours, theirs, max(1, 100_000 // size)  # a warm repeat >= ~20 ms
+    return raw, log_w, ours, theirs, max(1, 1_000_000 // size)  # a repeat: >= ~10 ms
 
 
 def _default_dispatch(size):
