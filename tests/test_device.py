@@ -1,5 +1,8 @@
 """vibook.device and vibook.plotting: settings every chapter shares."""
 
+import subprocess
+import sys
+
 import jax
 import jax.numpy as jnp
 import matplotlib as mpl
@@ -124,3 +127,16 @@ def test_a_slow_best_legend_warns_only_without_the_house_style(monkeypatch):
         draw()
         warnings.warn("another warning still shows", UserWarning)
     assert [str(w.message) for w in caught] == ["another warning still shows"]
+
+
+def test_importing_vibook_starts_no_jax_backend():
+    """setup()'s CPU dispatch setting works only before JAX's CPU backend starts, so no
+    vibook module may start it on import (BlackJAX's import does: vibook.mcmc defers it)."""
+    code = ("import importlib, pkgutil, vibook\n"
+            "for m in pkgutil.iter_modules(vibook.__path__):\n"
+            "    importlib.import_module('vibook.' + m.name)\n"
+            "from jax._src import xla_bridge\n"
+            "print(xla_bridge.backends_are_initialized())")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         check=True).stdout
+    assert out.split() == ["False"]

@@ -39,8 +39,10 @@ def setup(cache=True):
       when it is done; on a machine with few cores that hand-off can cost
       more than a small call's arithmetic (``benchmarks/bench_psis.py``
       times ``diagnostics.psis`` both ways). A large call still uses every
-      core. This takes effect only if ``setup`` runs before JAX's first
-      computation in the process, as it does at the top of every chapter.
+      core. This takes effect only if ``setup`` runs before JAX starts its
+      CPU backend (at the first computation, or at an import that computes:
+      BlackJAX's does, so ``vibook.mcmc`` imports it only when first used;
+      no vibook module starts it on import), as at the top of every chapter.
     * JAX's persistent compilation cache, so that a chapter run a second time
       (or a second ``make test``) loads its compiled programs from disk instead
       of compiling them again. The folder is :func:`cache_dir`. Turn it off

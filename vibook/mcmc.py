@@ -27,7 +27,6 @@ from collections.abc import Mapping
 from functools import lru_cache, partial
 from typing import NamedTuple
 
-import blackjax
 import jax
 import jax.numpy as jnp
 from jax.flatten_util import ravel_pytree
@@ -225,6 +224,10 @@ def _nuts(keys, init, log_density, num_warmup, num_samples, accept, depth):
 
 
 def _chain(key, init, log_density, num_warmup, num_samples, accept, depth):
+    # imported here, not at the top: importing BlackJAX starts JAX's CPU backend, and
+    # device.setup()'s dispatch setting only takes effect before that
+    import blackjax
+
     key_warmup, key_sample = jax.random.split(key)
     keep = blackjax.adaptation.base.get_filter_adapt_info_fn(
         info_keys={"num_integration_steps"})
