@@ -152,6 +152,7 @@ def _numpy_psis(raw):
 
 
 def nuts_vs_vi():
+    import blackjax  # noqa: F401  vibook.mcmc imports it on first use: here, before any timing
     cancer = data.breast_cancer(jax.random.key(2), test_fraction=0.25)
     x = jnp.concatenate([jnp.ones((cancer.x_train.shape[0], 1)), cancer.x_train], axis=1)
     log_joint = partial(models.logistic_regression, x=x, y=cancer.y_train.astype(jnp.float32))

@@ -4,10 +4,10 @@ import jax
 import jax.numpy as jnp
 
 #: With ``narrow=True``, a layer with at most this many inputs, or else at most
-#: ``FEW_OUTPUTS`` outputs, is written out as multiply-adds, which XLA fuses with
-#: the elementwise work around them, instead of a matrix-product call: a 2-D
-#: flow's layers have 2 inputs and 4 outputs, and at 16 draws a product call costs
-#: more than its arithmetic (``benchmarks/bench_flows.py`` times the fit both ways).
+#: ``FEW_OUTPUTS`` outputs, is written out as multiply-adds (broadcast products and
+#: sums) instead of a matrix-product call. A 2-D flow's layers have 2 inputs and 4
+#: outputs, and its fit runs faster so (``benchmarks/bench_flows.py`` times it both
+#: ways: ``narrow_control_s``).
 FEW_INPUTS, FEW_OUTPUTS = 2, 4
 
 
